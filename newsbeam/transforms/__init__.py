@@ -1,0 +1,1 @@
+"""Beam transforms, one sub-package per stage: sources -> normalise -> enrich -> sink."""

@@ -1,0 +1,1 @@
+"""Stage 3: named entities (spaCy through RunInference) and sentiment."""

@@ -1,0 +1,1 @@
+"""Stage 2: dates, language, text, URLs and identity; duplicates removed."""

@@ -1,0 +1,40 @@
+"""Packaging for newsbeam; also what `--setup_file ./setup.py` ships to distributed Beam workers."""
+
+import pathlib
+import re
+
+from setuptools import find_packages, setup
+
+HERE = pathlib.Path(__file__).parent
+VERSION = re.search(r'__version__ = "([^"]+)"', (HERE / "newsbeam" / "__init__.py").read_text()).group(1)
+
+setup(
+    name="newsbeam",
+    version=VERSION,
+    description="News ingestion on Apache Beam: RSS/Atom feeds and article files to enriched, Hive-partitioned Parquet.",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8") if (HERE / "README.md").exists() else "",
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["newsbeam", "newsbeam.*"]),
+    include_package_data=True,
+    package_data={"newsbeam": ["data/**/*", "models/**/*"]},
+    # Ranges are the ones the test suite runs against; widen them only after testing.
+    install_requires=[
+        "apache-beam>=2.77,<2.78",
+        "spacy>=3.8,<3.9",
+        "feedparser>=6.0.11,<7",
+        "pyarrow>=17,<26",
+        "lingua-language-detector>=2.1,<3",
+        "trafilatura>=2.0,<3",
+        "dateparser>=1.2,<2",
+        "charset-normalizer>=3.3,<4",
+        "defusedxml>=0.7,<1",
+        "httpx>=0.27,<1",
+        "vaderSentiment>=3.3.2,<4",
+    ],
+    extras_require={
+        "test": ["pytest>=8,<10", "duckdb>=1.1,<3"],
+    },
+    entry_points={"console_scripts": ["newsbeam=newsbeam.cli:main"]},
+)
