@@ -27,6 +27,7 @@ setup(
         "pyarrow>=17,<26",
         "lingua-language-detector>=2.1,<3",
         "trafilatura>=2.0,<3",
+        "lxml_html_clean>=0.4,<1",  # trafilatura -> justext imports lxml.html.clean, split out of lxml 5.2
         "dateparser>=1.2,<2",
         "charset-normalizer>=3.3,<4",
         "defusedxml>=0.7,<1",

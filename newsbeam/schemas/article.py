@@ -1,0 +1,45 @@
+"""The `articles/` dataset's Parquet schema: the contract analysts query. Bump SCHEMA_VERSION on any change."""
+
+import pyarrow as pa
+
+SCHEMA_VERSION = "1.0"
+
+ENTITY = pa.struct(
+    [
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("label", pa.string(), nullable=False),  # PER, ORG, LOC, MISC
+        pa.field("start", pa.int32(), nullable=False),  # character offsets into `field`
+        pa.field("end", pa.int32(), nullable=False),
+        pa.field("field", pa.string(), nullable=False),  # "title" or "text"
+    ]
+)
+
+# Partition columns `date` (YYYY-MM-DD) and `lang` live in the path (Hive style), not in the files.
+ARTICLE_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("url", pa.string()),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("source_type", pa.string(), nullable=False),  # feed, text, jsonl, html
+        pa.field("source_name", pa.string()),
+        pa.field("feed_title", pa.string()),
+        pa.field("title", pa.string()),
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("authors", pa.list_(pa.string()), nullable=False),
+        pa.field("published_at", pa.timestamp("us", tz="UTC")),
+        pa.field("published_precision", pa.string()),
+        pa.field("published_raw", pa.string()),
+        pa.field("language", pa.string(), nullable=False),
+        pa.field("language_confidence", pa.float32()),
+        pa.field("entities", pa.list_(ENTITY), nullable=False),
+        pa.field("sentiment", pa.float32()),
+        pa.field("sentiment_label", pa.string()),
+        pa.field("sentiment_method", pa.string()),
+        pa.field("content_hash", pa.string(), nullable=False),
+        pa.field("ingested_at", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("ner_model", pa.string()),
+        pa.field("schema_version", pa.string(), nullable=False),
+    ],
+    metadata={"newsbeam.schema": "articles", "newsbeam.schema_version": SCHEMA_VERSION},
+)

@@ -1,0 +1,89 @@
+"""Text clean-up: HTML to plain text, Unicode NFC, whitespace folded, paragraphs kept."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+import lxml.html
+from lxml import etree
+
+# Elements whose content is never article text.
+_DROP = ("script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "math", "head", "form", "button")
+# Elements that end a paragraph (or a line, for br/li) when rendered.
+_BLOCK = frozenset(
+    "p div section article header footer aside blockquote pre h1 h2 h3 h4 h5 h6 ul ol dl table tr figure "
+    "figcaption main nav address hr".split()
+)
+_LINE = frozenset(("br", "li", "dt", "dd", "td", "th"))
+
+_TAG_HINT = re.compile(r"<\s*/?\s*[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?\s*>|&(#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
+_SPACES = re.compile(r"[^\S\n]+")
+_PARA_BREAK = re.compile(r"\s*\n\s*\n\s*")
+_LINE_BREAK = re.compile(r"[^\S\n]*\n[^\S\n]*")
+
+
+def looks_like_html(value: str) -> bool:
+    """True when the string contains markup or character references worth parsing as HTML."""
+    return bool(_TAG_HINT.search(value))
+
+
+def html_to_text(markup: str) -> str:
+    """Render an HTML fragment or page as plain text: scripts and styles dropped, entities decoded, paragraphs kept."""
+    if not markup or not markup.strip():
+        return ""
+    try:
+        # lxml's HTML parser never fetches external resources and does not expand DTD entities.
+        root = lxml.html.fragment_fromstring(markup, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return clean_text(html.unescape(re.sub(r"<[^>]*>", " ", markup)))
+    for node in list(root.iter(*_DROP)):
+        node.drop_tree()
+    etree.strip_elements(root, etree.Comment, etree.ProcessingInstruction, with_tail=False)
+    parts: list[str] = []
+    _render(root, parts)
+    return clean_text("".join(parts))
+
+
+def _render(node, parts: list[str]) -> None:
+    tag = node.tag if isinstance(node.tag, str) else ""
+    if tag in _BLOCK:
+        parts.append("\n\n")
+    elif tag in _LINE:
+        parts.append("\n")
+    if node.text:
+        parts.append(node.text)
+    for child in node:
+        _render(child, parts)
+    if tag in _BLOCK:
+        parts.append("\n\n")
+    if node.tail:
+        parts.append(node.tail)
+
+
+def clean_text(value: str | None) -> str:
+    """NFC-normalise, drop control characters, fold runs of spaces, keep paragraphs as one blank line."""
+    if not value:
+        return ""
+    value = unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " "))
+    value = _CONTROL.sub("", value)
+    value = _SPACES.sub(" ", value)
+    value = _PARA_BREAK.sub("\n\n", value)
+    value = _LINE_BREAK.sub("\n", value)
+    return value.strip()
+
+
+def to_plain_text(value: str | None) -> str:
+    """Plain text from a value that may or may not carry HTML (feed summaries, titles)."""
+    if not value:
+        return ""
+    return html_to_text(value) if looks_like_html(value) else clean_text(value)
+
+
+def single_line(value: str | None) -> str | None:
+    """A title-like value as one line of plain text, or None when empty."""
+    text = to_plain_text(value)
+    text = " ".join(text.split())
+    return text or None

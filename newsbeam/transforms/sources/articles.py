@@ -1,0 +1,143 @@
+"""Readers for article files: plain text (inline or header metadata), JSON Lines, and HTML pages."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+import trafilatura
+
+from newsbeam.errors import NewsbeamError
+from newsbeam.transforms.sources.records import raw_record
+
+# The reference sample's inline prefix: " date 2022-09 " then the body on the same line.
+_INLINE_DATE = re.compile(r"^\s*date\s+(\d{4}(?:-\d{1,2}(?:-\d{1,2})?)?)(?:\s+|$)", re.IGNORECASE)
+_HEADER_KEYS = ("title", "url", "date", "published", "language", "lang", "author", "authors", "id")
+# Keep the time and zone of the page's publication date, and prefer the original date over "updated".
+_HTML_DATE_PARAMS = {"outputformat": "%Y-%m-%dT%H:%M:%S%z", "original_date": True, "extensive_search": False}
+_HEADER_LINE = re.compile(r"^(" + "|".join(_HEADER_KEYS) + r")\s*:\s?(.*)$", re.IGNORECASE)
+
+
+def decode_text(data: bytes, location: str) -> str:
+    """Article files are UTF-8 (a BOM is allowed); anything else is a dead letter rather than mojibake."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise NewsbeamError("parse", "bad_encoding", f"{location}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+
+
+def _split_header(content: str) -> tuple[dict[str, str], str]:
+    """`key: value` lines (title, url, date, language, author, id) before a blank line, and the body after it."""
+    lines = content.split("\n")
+    header: dict[str, str] = {}
+    for index, line in enumerate(lines):
+        if not line.strip():
+            return (header, "\n".join(lines[index + 1 :])) if header else ({}, content)
+        match = _HEADER_LINE.match(line.strip())
+        if not match:
+            return {}, content
+        header[match.group(1).lower()] = match.group(2).strip()
+    return {}, content
+
+
+def read_text_article(content: str, *, source: str, source_name=None, language_hint=None) -> dict:
+    """One article from a plain-text file, with metadata from an inline ` date YYYY-MM ` prefix or header lines."""
+    header, body = _split_header(content.replace("\r\n", "\n"))
+    date_raws = [header.get("date") or header.get("published") or ""]
+    inline = _INLINE_DATE.match(body)
+    if inline:
+        date_raws = [inline.group(1)]
+        body = body[inline.end() :]
+    authors = header.get("authors") or header.get("author") or ""
+    if not body.strip():
+        raise NewsbeamError("parse", "empty_text", f"{source}: no article text")
+    return raw_record(
+        source=source,
+        source_type="text",
+        source_name=source_name,
+        text=body,
+        title=header.get("title") or None,
+        url=header.get("url") or None,
+        explicit_id=header.get("id") or None,
+        authors=[a.strip() for a in re.split(r"[;,]", authors) if a.strip()],
+        date_raws=date_raws,
+        language_hint=header.get("language") or header.get("lang") or language_hint,
+    )
+
+
+def _as_list(value) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [str(v.get("name", "")) if isinstance(v, dict) else str(v) for v in value]
+    return [str(value)]
+
+
+def read_jsonl_articles(lines, *, source: str, source_name=None, language_hint=None) -> Iterator[dict | NewsbeamError]:
+    """Articles from JSON Lines: `text` required; `id`, `title`, `url`, `published`, `language`, `authors` optional.
+
+    A bad line yields a NewsbeamError (naming the line) instead of a record, so the rest of the file still flows.
+    """
+    for number, line in enumerate(lines, 1):
+        if isinstance(line, bytes):
+            try:
+                line = line.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError:
+                yield NewsbeamError("parse", "bad_encoding", f"{source}:{number}: not UTF-8")
+                continue
+        if not line.strip():
+            continue
+        where = f"{source}:{number}"
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield NewsbeamError("parse", "bad_json", f"{where}: {exc.msg} at column {exc.colno}")
+            continue
+        if not isinstance(item, dict):
+            yield NewsbeamError("parse", "bad_json", f"{where}: expected an object, got {type(item).__name__}")
+            continue
+        text = item.get("text")
+        if not isinstance(text, str) or not text.strip():
+            yield NewsbeamError("parse", "empty_text", f"{where}: `text` is missing or empty")
+            continue
+        explicit_id = item.get("id")
+        yield raw_record(
+            source=source,
+            source_type="jsonl",
+            source_name=source_name,
+            text=text,
+            title=item.get("title") if isinstance(item.get("title"), str) else None,
+            url=item.get("url") if isinstance(item.get("url"), str) else None,
+            explicit_id=str(explicit_id) if explicit_id not in (None, "") else None,
+            authors=_as_list(item.get("authors", item.get("author"))),
+            date_raws=[str(item[k]) for k in ("published", "updated", "date") if item.get(k)],
+            language_hint=item.get("language") if isinstance(item.get("language"), str) else language_hint,
+        )
+
+
+def read_html_article(markup: bytes, *, source: str, source_name=None, language_hint=None) -> dict:
+    """Main text and metadata of an HTML article page, extracted with trafilatura."""
+    document = trafilatura.bare_extraction(
+        markup,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=False,
+        favor_precision=True,
+        date_extraction_params=_HTML_DATE_PARAMS,
+    )
+    if document is None or not (document.text or "").strip():
+        raise NewsbeamError("parse", "no_article_text", f"{source}: no main text found in the HTML page")
+    return raw_record(
+        source=source,
+        source_type="html",
+        source_name=source_name,
+        text=document.text.replace("\n", "\n\n"),  # trafilatura puts one block per line
+        title=document.title,
+        url=document.url,
+        authors=[a.strip() for a in re.split(r"[;]", document.author or "") if a.strip()],
+        date_raws=[document.date] if document.date else [],
+        language_hint=document.language or language_hint,
+    )

@@ -1,0 +1,126 @@
+"""Source specifications: what `--source` and `--sources FILE` name, and how they expand into concrete inputs."""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+import re
+import tomllib
+
+from apache_beam.io.filesystems import FileSystems
+
+from newsbeam.errors import NewsbeamError
+
+# File kinds by extension; anything else is sniffed from its first bytes.
+EXTENSIONS = {
+    ".xml": "feed", ".rss": "feed", ".atom": "feed", ".rdf": "feed", ".feed": "feed",
+    ".jsonl": "jsonl", ".ndjson": "jsonl",
+    ".html": "html", ".htm": "html", ".xhtml": "html",
+    ".txt": "text", ".text": "text",
+}  # fmt: skip
+_GLOB_CHARS = set("*?[")
+_COMMENT = re.compile(r"(^|\s)#.*$")  # a '#' inside a URL is a fragment, not a comment
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceSpec:
+    """One source as the user named it, with optional hints: a display name and a declared language."""
+
+    location: str
+    name: str | None = None
+    language: str | None = None
+
+    @property
+    def is_url(self) -> bool:
+        return self.location.lower().startswith(("http://", "https://"))
+
+    @property
+    def is_glob(self) -> bool:
+        return bool(_GLOB_CHARS & set(self.location))
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceInput:
+    """A concrete input: a feed URL, or one file with its kind (`feed`, `jsonl`, `html`, `text`, or None to sniff)."""
+
+    spec: SourceSpec
+    location: str
+    kind: str | None
+
+
+def kind_from_name(path: str) -> str | None:
+    """The input kind implied by a file name's extension, or None when it must be sniffed."""
+    return EXTENSIONS.get(pathlib.PurePosixPath(path).suffix.lower())
+
+
+def sniff_kind(head: bytes) -> str:
+    """The input kind of a file from its first bytes, for names without a known extension."""
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if start.startswith((b"<!doctype html", b"<html")):
+        return "html"
+    if start.startswith((b"<?xml", b"<rss", b"<feed", b"<rdf", b"<channel")):
+        return "feed"
+    if start.startswith(b"{"):
+        return "jsonl"
+    return "text"
+
+
+def parse_sources_file(path: str) -> list[SourceSpec]:
+    """Read a sources file: TOML (`[[source]]` tables with location/name/language) or one source per line.
+
+    Line format: `LOCATION [name=NAME] [language=LL]`; `#` starts a comment.
+    """
+    with FileSystems.open(path) as handle:
+        content = handle.read().decode("utf-8-sig")
+    if path.endswith(".toml"):
+        try:
+            tables = tomllib.loads(content).get("source", [])
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{path}: invalid TOML: {exc}") from None
+        specs = []
+        for table in tables:
+            if "location" not in table:
+                raise ValueError(f"{path}: every [[source]] needs a location")
+            specs.append(SourceSpec(str(table["location"]), table.get("name"), table.get("language")))
+        return specs
+    specs = []
+    for number, line in enumerate(content.splitlines(), 1):
+        line = _COMMENT.sub("", line).strip()
+        if not line:
+            continue
+        location, *hints = line.split()
+        options = {}
+        for hint in hints:
+            key, sep, value = hint.partition("=")
+            if not sep or key not in ("name", "language"):
+                raise ValueError(f"{path}:{number}: expected name=... or language=..., got {hint!r}")
+            options[key] = value
+        specs.append(SourceSpec(location, options.get("name"), options.get("language")))
+    return specs
+
+
+def expand(spec: SourceSpec) -> list[SourceInput]:
+    """Concrete inputs of one spec: the URL itself, or the files a path, folder or glob matches (hidden files skipped)."""
+    if spec.is_url:
+        return [SourceInput(spec, spec.location, "feed")]
+    pattern = spec.location
+    local = pathlib.Path(pattern)
+    is_folder = not spec.is_glob and "://" not in pattern and local.is_dir()
+    if is_folder:
+        pattern = str(local / "**")
+    try:
+        matches = FileSystems.match([pattern])[0].metadata_list
+    except Exception as exc:  # Beam raises BeamIOError for unreadable or unknown filesystems.
+        raise NewsbeamError("fetch", "not_found", f"{spec.location}: {exc}") from None
+    inputs = []
+    for metadata in sorted(matches, key=lambda m: m.path):
+        name = pathlib.PurePosixPath(metadata.path).name
+        if name.startswith((".", "_")):
+            continue
+        kind = kind_from_name(metadata.path)
+        if is_folder and kind is None:
+            continue  # inside a folder, only files we recognise by name
+        inputs.append(SourceInput(spec, metadata.path, kind))
+    if not inputs:
+        raise NewsbeamError("fetch", "not_found", f"{spec.location}: no matching files")
+    return inputs
