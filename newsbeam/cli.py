@@ -1,0 +1,171 @@
+"""The `newsbeam` command line. Its options and exit codes are a contract that schedulers depend on.
+
+Exit codes: 0 the run completed (failed sources are in the dead letters and the run summary),
+1 the run itself failed, 2 usage or configuration error (bad option, missing source, unwritable output).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A problem with what the user asked for: reported in one line, exit status 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="newsbeam", description="News ingestion on Apache Beam.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ingest = commands.add_parser(
+        "ingest",
+        help="read feeds and article files, enrich them, write Hive-partitioned Parquet",
+        description="Any option not listed here is passed to Apache Beam (--runner, --direct_num_workers, ...).",
+    )
+    ingest.add_argument("--source", action="append", default=[], metavar="SRC",
+                        help="feed URL, feed file, article file, folder or glob (repeatable)")
+    ingest.add_argument("--sources", metavar="FILE",
+                        help="file with one source per line (`SRC [name=...] [language=..]`, # comments) or TOML")
+    ingest.add_argument("--output", required=True, metavar="DIR", help="dataset root (local path or gs://, s3://)")
+    ingest.add_argument("--ner-model", action="append", default=[], metavar="LANG=MODEL",
+                        help="spaCy pipeline for a language: package name, folder path, or `none` (repeatable)")
+    ingest.add_argument("--run-id", help="identifier of this run (default: UTC time plus a random suffix)")
+    ingest.add_argument("--log-level", default="WARNING", help="Python logging level (default WARNING)")
+
+    models = commands.add_parser("models", help="list the NER pipeline each language would use")
+    models.add_argument("--json", action="store_true", help="machine-readable output")
+    models.add_argument("--ner-model", action="append", default=[], metavar="LANG=MODEL")
+    return parser
+
+
+def _registry(overrides: list[str]):
+    from newsbeam.transforms.enrich.registry import ModelRegistry, parse_overrides
+
+    try:
+        return ModelRegistry(parse_overrides(overrides))
+    except ValueError as exc:
+        raise UsageError(f"--ner-model: {exc}") from None
+
+
+def _resolve_models(registry) -> dict:
+    try:
+        return registry.resolve_all()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _sources(args) -> list:
+    from newsbeam.transforms.sources.specs import SourceSpec, parse_sources_file
+
+    specs = [SourceSpec(location) for location in args.source]
+    if args.sources:
+        try:
+            specs.extend(parse_sources_file(args.sources))
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"--sources {args.sources}: {exc}") from None
+    if not specs:
+        raise UsageError("give at least one --source or a --sources file")
+    for spec in specs[: len(args.source)]:  # named on the command line: must exist now
+        _check_local_source(spec)
+    return specs
+
+
+def _check_local_source(spec) -> None:
+    from apache_beam.io.filesystems import FileSystems
+
+    if spec.is_url or "://" in spec.location:
+        return
+    if spec.is_glob or FileSystems.exists(spec.location):
+        return
+    raise UsageError(f"source not found: {spec.location}")
+
+
+def _check_output_writable(output: str) -> None:
+    from newsbeam.transforms.sink.files import write_bytes_atomically
+    from apache_beam.io.filesystems import FileSystems
+
+    probe = FileSystems.join(output, "_runs", ".write-probe")
+    try:
+        write_bytes_atomically(probe, b"")
+        FileSystems.delete([probe])
+    except Exception as exc:
+        raise UsageError(f"output not writable: {output} ({exc})") from None
+
+
+def _ingest(args, beam_args: list[str]) -> int:
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from newsbeam.pipelines.ingest import IngestConfig, run_ingest
+
+    specs = _sources(args)
+    models = _resolve_models(_registry(args.ner_model))
+    _check_output_writable(args.output)
+    config = IngestConfig(sources=specs, output=args.output.rstrip("/") or "/", models=models, run_id=args.run_id or "")
+    summary = run_ingest(config, PipelineOptions(beam_args))
+    totals = summary["totals"]
+    print(
+        f"newsbeam: run {config.run_id}: {totals['written']} articles written, {totals['duplicates']} duplicates, "
+        f"{totals['failed']} failed records or sources ({summary['seconds']:.1f}s); "
+        f"summary in {args.output}/_runs/{config.run_id}.json",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def _models(args) -> int:
+    registry = _registry(args.ner_model)
+    resolved = _resolve_models(registry)
+    listing = {
+        language: (
+            {"name": spec.name, "version": spec.version, "path": spec.resolved_path(), "candidates": registry.candidates(language)}
+            if (spec := resolved.get(language))
+            else None
+        )
+        for language in registry.languages()
+    }
+    if args.json:
+        print(json.dumps(listing, indent=2, sort_keys=True))
+    else:
+        for language, entry in listing.items():
+            print(f"{language}\t{entry['name']} {entry['version']}\t{entry['path']}" if entry else f"{language}\t(no pipeline)")
+    return EXIT_OK
+
+
+# Beam warnings that say nothing about the run: GCP clients we do not use, and RunInference's memory
+# metric, which Beam 2.77 disables when torch is absent (its model_manager imports torch).
+_BEAM_NOISE = ("apitools not found", "Resource module is not available")
+
+
+def _configure_logging(level: str) -> None:
+    """Set up logging before Beam is imported (Beam's import-time warnings would otherwise configure it)."""
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(lambda record: not record.getMessage().startswith(_BEAM_NOISE))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, rest = _parser().parse_known_args(argv)
+    if args.command != "ingest" and rest:
+        _parser().error(f"unrecognized arguments: {' '.join(rest)}")
+    _configure_logging(getattr(args, "log_level", "WARNING"))
+    try:
+        return _ingest(args, rest) if args.command == "ingest" else _models(args)
+    except UsageError as exc:
+        print(f"newsbeam: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("newsbeam: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the run itself failed; details are in the log
+        logging.getLogger("newsbeam").debug("run failed", exc_info=True)
+        print(f"newsbeam: run failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

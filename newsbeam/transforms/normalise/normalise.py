@@ -1,0 +1,89 @@
+"""NormaliseArticles: raw records to article rows (text, URL, dates, language, identity); failures to dead letters."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import apache_beam as beam
+
+from newsbeam.errors import NewsbeamError, dead_letter_from
+from newsbeam.schemas import SCHEMA_VERSION
+from newsbeam.transforms.normalise import dates, identity
+from newsbeam.transforms.normalise.language import LanguageDetector, normalise_language_tag
+from newsbeam.transforms.normalise.text import clean_text, html_to_text, looks_like_html, single_line
+from newsbeam.transforms.normalise.urls import canonical_url
+from newsbeam.transforms.sink.partitions import safe_language
+
+ERRORS = "errors"
+
+
+def _body(raw: dict) -> str:
+    text = raw["text"]
+    if raw.get("text_is_html") or (raw["source_type"] == "feed" and looks_like_html(text)):
+        return html_to_text(text)
+    return clean_text(text)
+
+
+def normalise_record(raw: dict, detector: LanguageDetector, *, ingested_at: dt.datetime, run_id: str) -> dict:
+    """One article row (everything but entities and sentiment); raises NewsbeamError when nothing is left."""
+    title = single_line(raw.get("title"))
+    text = _body(raw)
+    if not text and not title:
+        raise NewsbeamError("normalise", "empty_article", "neither title nor text after clean-up")
+    url = canonical_url(raw.get("url"))
+    published = dates.first_date(*raw["date_raws"], now=ingested_at)
+    hint = normalise_language_tag(raw.get("language_hint"))
+    language, confidence = detector.detect(f"{title}\n\n{text}" if title else text, hint=hint)
+    hashed = identity.content_hash(title, text)
+    key = identity.identity_key(raw.get("explicit_id"), url, hashed, raw["source"])
+    return {
+        "id": identity.article_id(key),
+        "url": url,
+        "source": raw["source"],
+        "source_type": raw["source_type"],
+        "source_name": raw.get("source_name"),
+        "feed_title": single_line(raw.get("feed_title")),
+        "title": title,
+        "text": text,
+        "authors": [name for name in (single_line(a) for a in raw["authors"]) if name],
+        "published_at": published.at,
+        "published_precision": published.precision,
+        "published_raw": published.raw,
+        "language": safe_language(language),
+        "language_confidence": confidence,
+        "content_hash": hashed,
+        "ingested_at": ingested_at,
+        "run_id": run_id,
+        "schema_version": SCHEMA_VERSION,
+        "partition_date": dates.partition_day(published, ingested_at).isoformat(),
+    }
+
+
+class _Normalise(beam.DoFn):
+    def __init__(self, ingested_at: dt.datetime, run_id: str):
+        self._ingested_at = ingested_at
+        self._run_id = run_id
+        self._detector = None
+
+    def setup(self):
+        self._detector = LanguageDetector()  # builds its models lazily, once per worker
+
+    def process(self, raw: dict):
+        try:
+            yield normalise_record(raw, self._detector, ingested_at=self._ingested_at, run_id=self._run_id)
+        except Exception as error:
+            yield beam.pvalue.TaggedOutput(ERRORS, dead_letter_from(raw.get("source", "?"), error, "normalise"))
+
+
+class NormaliseArticles(beam.PTransform):
+    """Raw records -> article rows (main output) and dead letters (`errors`)."""
+
+    def __init__(self, ingested_at: dt.datetime, run_id: str):
+        super().__init__()
+        self._ingested_at = ingested_at
+        self._run_id = run_id
+
+    def expand(self, raws):
+        return raws | "Normalise" >> beam.ParDo(_Normalise(self._ingested_at, self._run_id)).with_outputs(
+            ERRORS, main="articles"
+        )
