@@ -34,6 +34,12 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--output", required=True, metavar="DIR", help="dataset root (local path or gs://, s3://)")
     ingest.add_argument("--ner-model", action="append", default=[], metavar="LANG=MODEL",
                         help="spaCy pipeline for a language: package name, folder path, or `none` (repeatable)")
+    ingest.add_argument("--fetch-timeout", type=float, default=30.0, metavar="SECONDS",
+                        help="total time allowed per feed request, retries included (default 30)")
+    ingest.add_argument("--fetch-max-bytes", type=int, default=15 * 1024 * 1024, metavar="N",
+                        help="largest feed body accepted, after decompression (default 15 MiB)")
+    ingest.add_argument("--fetch-retries", type=int, default=2, metavar="N",
+                        help="extra attempts after transient failures (timeouts, 5xx) (default 2)")
     ingest.add_argument("--run-id", help="identifier of this run (default: UTC time plus a random suffix)")
     ingest.add_argument("--log-level", default="WARNING", help="Python logging level (default WARNING)")
 
@@ -97,6 +103,20 @@ def _check_output_writable(output: str) -> None:
         raise UsageError(f"output not writable: {output} ({exc})") from None
 
 
+def _fetch_settings(args):
+    from newsbeam.transforms.sources.fetch import FetchSettings
+
+    if args.fetch_timeout <= 0 or args.fetch_max_bytes <= 0 or args.fetch_retries < 0:
+        raise UsageError("--fetch-timeout and --fetch-max-bytes must be positive, --fetch-retries not negative")
+    return FetchSettings(
+        connect_timeout=min(10.0, args.fetch_timeout),
+        read_timeout=min(20.0, args.fetch_timeout),
+        total_deadline=args.fetch_timeout,
+        max_bytes=args.fetch_max_bytes,
+        retries=args.fetch_retries,
+    )
+
+
 def _ingest(args, beam_args: list[str]) -> int:
     from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -105,7 +125,13 @@ def _ingest(args, beam_args: list[str]) -> int:
     specs = _sources(args)
     models = _resolve_models(_registry(args.ner_model))
     _check_output_writable(args.output)
-    config = IngestConfig(sources=specs, output=args.output.rstrip("/") or "/", models=models, run_id=args.run_id or "")
+    config = IngestConfig(
+        sources=specs,
+        output=args.output.rstrip("/") or "/",
+        models=models,
+        fetch_settings=_fetch_settings(args),
+        run_id=args.run_id or "",
+    )
     summary = run_ingest(config, PipelineOptions(beam_args))
     totals = summary["totals"]
     print(
