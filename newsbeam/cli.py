@@ -1,7 +1,8 @@
 """The `newsbeam` command line. Its options and exit codes are a contract that schedulers depend on.
 
 Exit codes: 0 the run completed (failed sources are in the dead letters and the run summary),
-1 the run itself failed, 2 usage or configuration error (bad option, missing source, unwritable output).
+1 the run itself failed, 2 usage or configuration error (bad option, missing source, unwritable output),
+3 another run holds the output (nothing was done; the next scheduled run will catch up).
 """
 
 from __future__ import annotations
@@ -9,9 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from newsbeam.errors import OutputLocked
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 
 
 class UsageError(Exception):
@@ -40,13 +44,38 @@ def _parser() -> argparse.ArgumentParser:
                         help="largest feed body accepted, after decompression (default 15 MiB)")
     ingest.add_argument("--fetch-retries", type=int, default=2, metavar="N",
                         help="extra attempts after transient failures (timeouts, 5xx) (default 2)")
+    ingest.add_argument("--since", type=_utc_time, metavar="DATE",
+                        help="only articles published at or after DATE (ISO 8601, UTC if no offset)")
+    ingest.add_argument("--until", type=_utc_time, metavar="DATE", help="only articles published before DATE")
+    ingest.add_argument("--dry-run", action="store_true",
+                        help="read, normalise and enrich, report what would be written, write nothing")
     ingest.add_argument("--run-id", help="identifier of this run (default: UTC time plus a random suffix)")
     ingest.add_argument("--log-level", default="WARNING", help="Python logging level (default WARNING)")
+    ingest.add_argument("--lock-timeout", type=float, default=600.0, metavar="SECONDS",
+                        help="a lock whose heartbeat is older than this is stale (default 600)")
+
+    compact = commands.add_parser("compact", help="rewrite partitions' small files into fewer large ones")
+    compact.add_argument("output", metavar="DIR")
+    compact.add_argument("--partition", action="append", default=[], metavar="date=YYYY-MM-DD/lang=LL",
+                         help="only these partitions (repeatable; default all)")
+    compact.add_argument("--min-files", type=int, default=2, help="leave partitions with fewer files alone")
+    compact.add_argument("--rows-per-file", type=int, default=500_000)
+    compact.add_argument("--lock-timeout", type=float, default=600.0, metavar="SECONDS")
 
     models = commands.add_parser("models", help="list the NER pipeline each language would use")
     models.add_argument("--json", action="store_true", help="machine-readable output")
     models.add_argument("--ner-model", action="append", default=[], metavar="LANG=MODEL")
     return parser
+
+
+def _utc_time(value: str):
+    import datetime as dt
+
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {value!r}") from None
+    return moment.replace(tzinfo=dt.timezone.utc) if moment.tzinfo is None else moment.astimezone(dt.timezone.utc)
 
 
 def _registry(overrides: list[str]):
@@ -118,28 +147,56 @@ def _fetch_settings(args):
 
 
 def _ingest(args, beam_args: list[str]) -> int:
+    import datetime as dt
+
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from newsbeam.pipelines.ingest import IngestConfig, run_ingest
+    from newsbeam.pipelines.lock import OutputLock, remove_temporaries
 
     specs = _sources(args)
     models = _resolve_models(_registry(args.ner_model))
-    _check_output_writable(args.output)
+    if args.since and args.until and args.since >= args.until:
+        raise UsageError("--since must be before --until")
+    output = args.output.rstrip("/") or "/"
     config = IngestConfig(
         sources=specs,
-        output=args.output.rstrip("/") or "/",
+        output=output,
         models=models,
         fetch_settings=_fetch_settings(args),
+        since=args.since,
+        until=args.until,
+        dry_run=args.dry_run,
         run_id=args.run_id or "",
     )
-    summary = run_ingest(config, PipelineOptions(beam_args))
+    if args.dry_run:  # reads the dataset's ids, writes nothing: no lock needed
+        summary = run_ingest(config, PipelineOptions(beam_args))
+        print(json.dumps({k: summary[k] for k in ("run_id", "totals", "sources", "partitions")}, indent=2, sort_keys=True))
+        return EXIT_OK
+    _check_output_writable(output)
+    with OutputLock(output, config.run_id, stale_after=dt.timedelta(seconds=args.lock_timeout)):
+        remove_temporaries(output)  # what a killed run left; no live writer owns any while we hold the lock
+        summary = run_ingest(config, PipelineOptions(beam_args))
     totals = summary["totals"]
     print(
-        f"newsbeam: run {config.run_id}: {totals['written']} articles written, {totals['duplicates']} duplicates, "
-        f"{totals['failed']} failed records or sources ({summary['seconds']:.1f}s); "
-        f"summary in {args.output}/_runs/{config.run_id}.json",
+        f"newsbeam: run {config.run_id}: {totals['written']} articles written, {totals['seen']} already in the "
+        f"dataset, {totals['duplicates']} duplicates, {totals['failed']} failed records or sources "
+        f"({summary['seconds']:.1f}s); summary in {output}/_runs/{config.run_id}.json",
         file=sys.stderr,
     )
+    return EXIT_OK
+
+
+def _compact(args) -> int:
+    import datetime as dt
+
+    from newsbeam.pipelines.compact import compact
+
+    if "://" not in args.output and not os.path.isdir(args.output):
+        raise UsageError(f"not a dataset folder: {args.output}")
+    report = compact(args.output.rstrip("/"), partitions=args.partition or None, rows_per_file=args.rows_per_file,
+                     min_files=args.min_files, stale_after=dt.timedelta(seconds=args.lock_timeout))  # fmt: skip
+    print(json.dumps(report, indent=2, sort_keys=True))
     return EXIT_OK
 
 
@@ -179,11 +236,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command != "ingest" and rest:
         _parser().error(f"unrecognized arguments: {' '.join(rest)}")
     _configure_logging(getattr(args, "log_level", "WARNING"))
+    commands = {"ingest": lambda: _ingest(args, rest), "models": lambda: _models(args), "compact": lambda: _compact(args)}
     try:
-        return _ingest(args, rest) if args.command == "ingest" else _models(args)
+        return commands[args.command]()
     except UsageError as exc:
         print(f"newsbeam: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except OutputLocked as exc:
+        print(f"newsbeam: another run holds the output, nothing done: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
     except KeyboardInterrupt:
         print("newsbeam: interrupted", file=sys.stderr)
         return 130

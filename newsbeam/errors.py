@@ -41,3 +41,14 @@ def dead_letter_from(source: str, error: BaseException, stage: str = "normalise"
     if isinstance(error, NewsbeamError):
         return dead_letter(source, error.stage, error.reason, error.detail, record_id)
     return dead_letter(source, stage, "unexpected", f"{type(error).__name__}: {error}", record_id)
+
+
+class OutputLocked(Exception):
+    """Another live run holds the output folder's lock."""
+
+    def __init__(self, path: str, holder: dict):
+        super().__init__(
+            f"{path} is held by run {holder.get('run_id')} (pid {holder.get('pid')} on {holder.get('host')}, "
+            f"since {holder.get('acquired_at')}, heartbeat {holder.get('heartbeat_at')})"
+        )
+        self.holder = holder

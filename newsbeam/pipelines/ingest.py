@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import tempfile
 import time
 import uuid
 
@@ -11,20 +12,27 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from newsbeam.pipelines.runner import OfflineDirectRunner, is_direct
 from newsbeam.schemas import ARTICLE_SCHEMA, ERROR_SCHEMA
 from newsbeam.transforms.enrich.enrich import EnrichArticles
 from newsbeam.transforms.enrich.registry import ModelSpec
-from newsbeam.transforms.normalise.dedup import DeduplicateArticles
+from newsbeam.transforms.normalise.dedup import DUPLICATES, SEEN, DeduplicateArticles
 from newsbeam.transforms.normalise.normalise import NormaliseArticles
+from newsbeam.transforms.normalise.seen import ReadCommittedIds
 from newsbeam.transforms.sink.feed_states import SaveFeedStates
 from newsbeam.transforms.sink.parquet import WritePartitionedParquet
 from newsbeam.transforms.sink.partitions import article_partition, error_partition
-from newsbeam.transforms.sink.run_summary import WriteRunCounts, finish_run_summary
+from newsbeam.transforms.sink.run_summary import (
+    WriteRunCounts,
+    finish_run_summary,
+    partition_event,
+    pending_counts_path,
+    source_event,
+)
 from newsbeam.transforms.sources import feed_state
 from newsbeam.transforms.sources.fetch import FetchSettings
 from newsbeam.transforms.sources.read import FEED_STATES, ReadSources
 from newsbeam.transforms.sources.specs import SourceSpec
-from newsbeam.pipelines.runner import OfflineDirectRunner, is_direct
 
 
 def new_run_id(now: dt.datetime) -> str:
@@ -40,11 +48,18 @@ class IngestConfig:
     output: str
     models: dict[str, ModelSpec]
     fetch_settings: FetchSettings = dataclasses.field(default_factory=FetchSettings)
+    since: dt.datetime | None = None  # keep articles published at or after
+    until: dt.datetime | None = None  # keep articles published before
+    dry_run: bool = False  # read, normalise and enrich, but write nothing to the output
     started_at: dt.datetime = dataclasses.field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
     run_id: str = ""
+    counts_path: str = ""
 
     def __post_init__(self):
         self.run_id = self.run_id or new_run_id(self.started_at)
+        if not self.counts_path:
+            base = tempfile.mkdtemp(prefix="newsbeam-dry-run-") if self.dry_run else self.output
+            self.counts_path = pending_counts_path(base, self.run_id)
 
     @property
     def articles_dir(self) -> str:
@@ -55,12 +70,22 @@ class IngestConfig:
         return FileSystems.join(self.output, "errors")
 
 
-def _count(field: str):
-    return lambda source: ((source, field), 1)
+class _WithinDates(beam.DoFn):
+    """--since/--until: an article is kept when its trusted publication time is in [since, until)."""
+
+    def __init__(self, since: dt.datetime | None, until: dt.datetime | None):
+        self._since, self._until = since, until
+
+    def process(self, row: dict):
+        at = row["published_at"]
+        if at is not None and (self._since is None or at >= self._since) and (self._until is None or at < self._until):
+            yield row
+        else:
+            yield beam.pvalue.TaggedOutput("filtered", row["source"])
 
 
-def _with_run_id(run_id: str):
-    return lambda row: {**row, "run_id": run_id}
+def _counter(field: str):
+    return lambda source: source_event(source, field)
 
 
 def build_ingest(pipeline: beam.Pipeline, config: IngestConfig) -> None:
@@ -69,28 +94,50 @@ def build_ingest(pipeline: beam.Pipeline, config: IngestConfig) -> None:
     read = pipeline | "Sources" >> beam.Create(config.sources) | "Read" >> ReadSources(
         previous_states, config.fetch_settings
     )
-    read[FEED_STATES] | "SaveFeedStates" >> SaveFeedStates(config.output, previous_states)
     normalised = read["records"] | "Normalise" >> NormaliseArticles(config.started_at, config.run_id)
-    deduplicated = normalised.articles | "Deduplicate" >> DeduplicateArticles()
+    articles, filtered = normalised.articles, None
+    if config.since or config.until:
+        bounded = articles | "WithinDates" >> beam.ParDo(_WithinDates(config.since, config.until)).with_outputs(
+            "filtered", main="kept"
+        )
+        articles, filtered = bounded.kept, bounded.filtered
+    committed = pipeline | "CommittedIds" >> ReadCommittedIds(config.articles_dir)
+    deduplicated = articles | "Deduplicate" >> DeduplicateArticles(committed)
     enriched = deduplicated.unique | "Enrich" >> EnrichArticles(config.models)
-    written = enriched.articles | "WriteArticles" >> WritePartitionedParquet(
-        config.articles_dir, ARTICLE_SCHEMA, article_partition, f"part-{config.run_id}"
-    )
-    errors = (
-        (read["errors"], normalised.errors, enriched.errors, written.errors)
+    errors = (read["errors"], normalised.errors, enriched.errors)
+    events = [
+        read["records"] | "CountRead" >> beam.Map(lambda raw: source_event(raw["source"], "read")),
+        deduplicated[DUPLICATES] | "CountDuplicates" >> beam.Map(_counter("duplicates")),
+        deduplicated[SEEN] | "CountSeen" >> beam.Map(_counter("seen")),
+    ]
+    if filtered is not None:
+        events.append(filtered | "CountFiltered" >> beam.Map(_counter("filtered")))
+    if config.dry_run:
+        events += [
+            enriched.articles | "CountWouldWrite" >> beam.Map(lambda row: source_event(row["source"], "written")),
+            enriched.articles | "PartitionWouldWrite" >> beam.Map(lambda row: partition_event(article_partition(row), 1)),
+        ]
+    else:
+        written = enriched.articles | "WriteArticles" >> WritePartitionedParquet(
+            config.articles_dir, ARTICLE_SCHEMA, article_partition, f"part-{config.run_id}"
+        )
+        errors += (written.errors,)
+        events += [
+            written.written | "CountWritten" >> beam.MapTuple(lambda source, n: source_event(source, "written", n)),
+            written.files | "CountPartitions" >> beam.MapTuple(lambda partition, _, n: partition_event(partition, n)),
+        ]
+        read[FEED_STATES] | "SaveFeedStates" >> SaveFeedStates(config.output, previous_states)
+    all_errors = (
+        errors
         | "AllErrors" >> beam.Flatten()
-        | "StampRunId" >> beam.Map(_with_run_id(config.run_id))
+        | "StampRunId" >> beam.Map(lambda row, run_id: {**row, "run_id": run_id}, config.run_id)
     )
-    errors | "WriteErrors" >> WritePartitionedParquet(
-        config.errors_dir, ERROR_SCHEMA, error_partition, f"part-{config.run_id}", sort_key="source"
-    )
-    counts = (
-        read["records"] | "CountRead" >> beam.Map(lambda raw: ((raw["source"], "read"), 1)),
-        deduplicated.duplicates | "CountDuplicates" >> beam.Map(_count("duplicates")),
-        errors | "CountFailed" >> beam.Map(lambda row: ((row["source"], "failed"), 1)),
-        written.written | "CountWritten" >> beam.MapTuple(lambda source, n: ((source, "written"), n)),
-    ) | "AllCounts" >> beam.Flatten()
-    counts | "RunCounts" >> WriteRunCounts(config.output, config.run_id)
+    if not config.dry_run:
+        all_errors | "WriteErrors" >> WritePartitionedParquet(
+            config.errors_dir, ERROR_SCHEMA, error_partition, f"part-{config.run_id}", sort_key="source"
+        )
+    events.append(all_errors | "CountFailed" >> beam.Map(lambda row: source_event(row["source"], "failed")))
+    tuple(events) | "AllCounts" >> beam.Flatten() | "RunCounts" >> WriteRunCounts(config.counts_path)
 
 
 def _feed_states_of_run(config: IngestConfig) -> dict:
@@ -100,7 +147,7 @@ def _feed_states_of_run(config: IngestConfig) -> dict:
 
 
 def run_ingest(config: IngestConfig, options: PipelineOptions) -> dict:
-    """Run the pipeline to completion and write the run summary; returns the summary document."""
+    """Run the pipeline to completion and write the run summary (not in a dry run); returns the summary."""
     standard = options.view_as(StandardOptions)
     runner = OfflineDirectRunner() if is_direct(standard.runner) else None
     began = time.monotonic()
@@ -108,16 +155,18 @@ def run_ingest(config: IngestConfig, options: PipelineOptions) -> dict:
     build_ingest(pipeline, config)
     result = pipeline.run()
     result.wait_until_finish()
-    finished = dt.datetime.now(dt.timezone.utc)
     summary = {
         "started_at": config.started_at.isoformat(),
-        "finished_at": finished.isoformat(),
+        "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(),
         "seconds": round(time.monotonic() - began, 3),
         "state": str(result.state),
         "runner": standard.runner or "DirectRunner",
         "output": config.output,
+        "dry_run": config.dry_run,
+        "since": config.since.isoformat() if config.since else None,
+        "until": config.until.isoformat() if config.until else None,
         "ner_models": {language: spec.label for language, spec in sorted(config.models.items())},
         "source_specs": [dataclasses.asdict(spec) for spec in config.sources],
         "feeds": _feed_states_of_run(config),
     }
-    return finish_run_summary(config.output, config.run_id, summary)
+    return finish_run_summary(config.output, config.run_id, summary, pending=config.counts_path, save=not config.dry_run)

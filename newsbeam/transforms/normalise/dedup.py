@@ -1,10 +1,15 @@
-"""DeduplicateArticles: one row per `id` within a run; the others are counted as duplicates of their source."""
+"""DeduplicateArticles: one row per `id` within a run, and none for ids the dataset already holds.
+
+Dropped copies are reported by source: `duplicates` (another copy in this run won) and `seen`
+(an earlier run already wrote the article).
+"""
 
 from __future__ import annotations
 
 import apache_beam as beam
 
 DUPLICATES = "duplicates"
+SEEN = "seen"
 
 
 def _preference(row: dict):
@@ -14,7 +19,14 @@ def _preference(row: dict):
 
 class _KeepOne(beam.DoFn):
     def process(self, element):
-        _, rows = element
+        _, grouped = element
+        rows = list(grouped["new"])
+        if not rows:
+            return
+        if any(True for _ in grouped["seen"]):
+            for row in rows:
+                yield beam.pvalue.TaggedOutput(SEEN, row["source"])
+            return
         ordered = sorted(rows, key=_preference)
         yield ordered[0]
         for duplicate in ordered[1:]:
@@ -22,15 +34,25 @@ class _KeepOne(beam.DoFn):
 
 
 class DeduplicateArticles(beam.PTransform):
-    """Article rows -> unique rows (main) and the sources of dropped copies (`duplicates`).
+    """Article rows (+ optional PCollection of committed ids) -> unique new rows; `duplicates`, `seen` sources.
 
-    Rows with the same `content_hash` but different ids (syndicated copies) are all kept.
+    One shuffle serves both jobs. Rows with the same `content_hash` but different ids (syndicated
+    copies) are all kept.
     """
 
+    def __init__(self, committed_ids=None):
+        super().__init__()
+        self._committed_ids = committed_ids
+
     def expand(self, rows):
+        keyed = rows | "KeyById" >> beam.Map(lambda row: (row["id"], row))
+        seen = (
+            self._committed_ids
+            if self._committed_ids is not None
+            else rows.pipeline | "NoCommittedIds" >> beam.Create([])
+        ) | "KeySeen" >> beam.Map(lambda article_id: (article_id, True))
         return (
-            rows
-            | "KeyById" >> beam.Map(lambda row: (row["id"], row))
-            | "GroupById" >> beam.GroupByKey()
-            | "KeepOne" >> beam.ParDo(_KeepOne()).with_outputs(DUPLICATES, main="unique")
+            {"new": keyed, "seen": seen}
+            | "GroupById" >> beam.CoGroupByKey()
+            | "KeepOne" >> beam.ParDo(_KeepOne()).with_outputs(DUPLICATES, SEEN, main="unique")
         )

@@ -70,14 +70,16 @@ class _WritePartition(beam.DoFn):
             sources = Counter(table.column("source").to_pylist()) if "source" in table.column_names else {}
             for source, count in sources.items():
                 yield beam.pvalue.TaggedOutput(WRITTEN, (source, count))
-            yield path
+            yield partition, path, table.num_rows
 
 
 class WritePartitionedParquet(beam.PTransform):
-    """Rows (dicts) -> `base_path/<partition>/<file_prefix>-NNNNN.parquet`; outputs paths, `written` and `errors`.
+    """Rows (dicts) -> `base_path/<partition>/<file_prefix>-NNNNN.parquet`.
+
+    Outputs: main (partition, path, rows) per file, `written` (source, rows) and `errors` (dead letters).
 
     `partition` maps a row to its relative Hive path (`date=2022-09-01/lang=nl`); it must only return
-    validated values. `written` carries (source, rows written) pairs for the run summary.
+    validated values.
     """
 
     def __init__(self, base_path: str, schema: pa.Schema, partition: Callable[[dict], str], file_prefix: str,
@@ -99,5 +101,5 @@ class WritePartitionedParquet(beam.PTransform):
             | "WriteFiles"
             >> beam.ParDo(
                 _WritePartition(self._base_path, self._schema, self._file_prefix, self._max_rows, self._sort_key)
-            ).with_outputs(WRITTEN, ERRORS, main="paths")
+            ).with_outputs(WRITTEN, ERRORS, main="files")
         )

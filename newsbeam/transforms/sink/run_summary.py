@@ -11,7 +11,9 @@ from apache_beam.io.filesystems import FileSystems
 import newsbeam
 from newsbeam.transforms.sink.files import write_bytes_atomically
 
-COUNT_FIELDS = ("read", "written", "duplicates", "failed")
+# Per source: read from it, written, dropped as a copy within the run, already in the dataset,
+# outside --since/--until, and dead letters.
+COUNT_FIELDS = ("read", "written", "duplicates", "seen", "filtered", "failed")
 
 
 def runs_dir(output: str) -> str:
@@ -23,28 +25,37 @@ def pending_counts_path(output: str, run_id: str) -> str:
     return FileSystems.join(runs_dir(output), f".counts-{run_id}.json")
 
 
-def _write_counts(per_source: dict, path: str) -> None:
-    counts = {source: {field: fields.get(field, 0) for field in COUNT_FIELDS} for source, fields in per_source.items()}
-    write_bytes_atomically(path, json.dumps(counts, sort_keys=True).encode("utf-8"), mime_type="application/json")
+def source_event(source: str, field: str, n: int = 1):
+    return (("sources", source, field), n)
+
+
+def partition_event(partition: str, n: int):
+    return (("partitions", partition, "written"), n)
+
+
+def _write_counts(events: list, path: str) -> None:
+    document: dict = {"sources": {}, "partitions": {}}
+    for (section, name, field), n in events:
+        document[section].setdefault(name, {})[field] = n
+    for fields in document["sources"].values():
+        for field in COUNT_FIELDS:
+            fields.setdefault(field, 0)
+    write_bytes_atomically(path, json.dumps(document, sort_keys=True).encode("utf-8"), mime_type="application/json")
 
 
 class WriteRunCounts(beam.PTransform):
-    """((source, field), n) pairs -> one JSON document of counts per source, for the driver to finish."""
+    """((section, name, field), n) events -> one JSON document of summed counts, for the driver to finish."""
 
-    def __init__(self, output: str, run_id: str):
+    def __init__(self, path: str):
         super().__init__()
-        self._path = pending_counts_path(output, run_id)
+        self._path = path
 
     def expand(self, events):
-        path = self._path
         return (
             events
-            | "SumPerSourceField" >> beam.CombinePerKey(sum)
-            | "BySource" >> beam.Map(lambda kv: (kv[0][0], (kv[0][1], kv[1])))
-            | "GroupBySource" >> beam.GroupByKey()
-            | "FieldsAsDict" >> beam.MapTuple(lambda source, fields: (source, dict(fields)))
-            | "AllSources" >> beam.combiners.ToDict()
-            | "WriteCounts" >> beam.Map(_write_counts, path)
+            | "Sum" >> beam.CombinePerKey(sum)
+            | "Collect" >> beam.combiners.ToList()
+            | "WriteCounts" >> beam.Map(_write_counts, self._path)
         )
 
 
@@ -65,16 +76,17 @@ def versions() -> dict:
     }
 
 
-def finish_run_summary(output: str, run_id: str, summary: dict) -> dict:
+def finish_run_summary(output: str, run_id: str, summary: dict, *, pending: str, save: bool = True) -> dict:
     """Merge the pipeline's counts into `summary`, write `_runs/<run-id>.json` atomically, drop the pending file."""
-    pending = pending_counts_path(output, run_id)
-    sources = {}
+    counts = {"sources": {}, "partitions": {}}
     if FileSystems.exists(pending):
         with FileSystems.open(pending) as handle:
-            sources = json.loads(handle.read().decode("utf-8"))
+            counts = json.loads(handle.read().decode("utf-8"))
         FileSystems.delete([pending])
-    totals = {field: sum(counts.get(field, 0) for counts in sources.values()) for field in COUNT_FIELDS}
-    document = {**summary, "run_id": run_id, "totals": totals, "sources": sources, "versions": versions()}
-    path = FileSystems.join(runs_dir(output), f"{run_id}.json")
-    write_bytes_atomically(path, json.dumps(document, indent=2, sort_keys=True, default=str).encode("utf-8"))
+    sources = counts["sources"]
+    totals = {field: sum(fields.get(field, 0) for fields in sources.values()) for field in COUNT_FIELDS}
+    document = {**summary, "run_id": run_id, "totals": totals, **counts, "versions": versions()}
+    if save:
+        path = FileSystems.join(runs_dir(output), f"{run_id}.json")
+        write_bytes_atomically(path, json.dumps(document, indent=2, sort_keys=True, default=str).encode("utf-8"))
     return document

@@ -1,0 +1,111 @@
+"""`newsbeam compact`: rewrite a partition's many small files into few large ones, without losing a row.
+
+On a local disk the new partition folder is built hidden beside the old one and the two are swapped
+with one atomic `renameat2(RENAME_EXCHANGE)`, so a reader lists either all old files or all new ones.
+Object stores have no such swap: there the new files appear first and the old ones are deleted right
+after, so a reader listing in that moment can see rows twice (documented in the README).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import datetime as dt
+import os
+import shutil
+from collections import defaultdict
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+
+from newsbeam.pipelines.lock import OutputLock, remove_temporaries
+from newsbeam.transforms.normalise.seen import committed_files_pattern, is_visible
+from newsbeam.transforms.sink.files import write_atomically
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: str, b: str) -> bool:
+    """Atomically swap two local paths (Linux renameat2); False where the call is not available."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"renameat2({a}, {b}): {os.strerror(errno)}")
+    return True
+
+
+def partition_files(articles_dir: str) -> dict[str, list[str]]:
+    """Visible Parquet files grouped by their partition folder."""
+    matches = FileSystems.match([committed_files_pattern(articles_dir)])[0].metadata_list
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for metadata in matches:
+        if is_visible(metadata.path):
+            grouped[FileSystems.split(metadata.path)[0]].append(metadata.path)
+    return {folder: sorted(paths) for folder, paths in grouped.items()}
+
+
+def _read(paths: list[str]) -> pa.Table:
+    tables = []
+    for path in paths:
+        with FileSystems.open(path, compression_type="uncompressed") as handle:
+            tables.append(pq.read_table(handle))
+    return pa.concat_tables(tables, promote_options="default").sort_by("id")
+
+
+def _write_chunks(table: pa.Table, folder: str, prefix: str, rows_per_file: int) -> list[str]:
+    paths = []
+    for number, start in enumerate(range(0, table.num_rows, rows_per_file)):
+        chunk = table.slice(start, rows_per_file)
+        path = FileSystems.join(folder, f"{prefix}-{number:05d}.parquet")
+        write_atomically(path, lambda handle, chunk=chunk: pq.write_table(chunk, handle, compression="zstd"))
+        paths.append(path)
+    return paths
+
+
+def compact_partition(folder: str, paths: list[str], *, rows_per_file: int, stamp: str) -> int:
+    """Replace `paths` in `folder` by files of up to `rows_per_file` rows; returns the row count."""
+    table = _read(paths)
+    prefix = f"part-compacted-{stamp}"
+    if "://" not in folder:
+        parent, name = os.path.split(folder.rstrip("/"))
+        staging = os.path.join(parent, f".{name}.compact-{stamp}")
+        os.makedirs(staging)
+        _write_chunks(table, staging, prefix, rows_per_file)
+        for other in os.listdir(folder):  # keep anything that is not a data file we replace
+            source = os.path.join(folder, other)
+            if source not in paths and not os.path.exists(os.path.join(staging, other)):
+                os.rename(source, os.path.join(staging, other))
+        if _exchange(staging, folder):
+            shutil.rmtree(staging)
+            return table.num_rows
+        shutil.rmtree(staging)
+    _write_chunks(table, folder, prefix, rows_per_file)
+    FileSystems.delete(paths)
+    return table.num_rows
+
+
+def compact(output: str, *, partitions: list[str] | None = None, rows_per_file: int = 500_000,
+            min_files: int = 2, stale_after: dt.timedelta = dt.timedelta(minutes=10)) -> dict:
+    """Compact every partition (or those named like `date=2023-03-01/lang=nl`) with at least `min_files` files."""
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    articles_dir = FileSystems.join(output, "articles")
+    report = {"partitions": {}, "files_before": 0, "files_after": 0, "rows": 0}
+    with OutputLock(output, f"compact-{stamp}", stale_after=stale_after):
+        remove_temporaries(output)
+        for folder, paths in sorted(partition_files(articles_dir).items()):
+            relative = folder[len(articles_dir) :].strip("/")
+            if (partitions and relative not in partitions) or len(paths) < min_files:
+                continue
+            rows = compact_partition(folder, paths, rows_per_file=rows_per_file, stamp=stamp)
+            after = len(partition_files(folder).get(folder.rstrip("/"), []))
+            report["partitions"][relative] = {"files_before": len(paths), "files_after": after, "rows": rows}
+            report["files_before"] += len(paths)
+            report["files_after"] += after
+            report["rows"] += rows
+    return report

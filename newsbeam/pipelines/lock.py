@@ -1,0 +1,146 @@
+"""One writer per output: a lock file with a heartbeat, taken by `ingest` and `compact`.
+
+On a local disk the lock is created with O_EXCL, so two runs can never both hold it. On object stores
+(gs://, s3://) there is no exclusive create; the lock is written, then read back to check it is ours,
+which narrows the race to the store's consistency window. A lock whose holder died is stale: at once
+when the holder ran on this host and its process is gone, else when its heartbeat is older than
+`stale_after`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import socket
+import threading
+import uuid
+
+from apache_beam.io.filesystems import FileSystems
+
+from newsbeam.errors import OutputLocked
+from newsbeam.transforms.sink.files import write_bytes_atomically
+
+LOCK_NAME = "_lock.json"
+HEARTBEAT_SECONDS = 30.0
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class OutputLock:
+    """Context manager: hold `<output>/_lock.json` for the duration of a run, refreshing its heartbeat."""
+
+    def __init__(self, output: str, run_id: str, *, stale_after: dt.timedelta = dt.timedelta(minutes=10)):
+        self.path = FileSystems.join(output, LOCK_NAME)
+        self._stale_after = stale_after
+        self._token = uuid.uuid4().hex
+        self._holder = {"run_id": run_id, "pid": os.getpid(), "host": socket.gethostname(), "token": self._token}
+        self._stop = threading.Event()
+        self._heartbeat: threading.Thread | None = None
+
+    def __enter__(self) -> OutputLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+    def is_stale(self, holder: dict) -> bool:
+        if holder.get("host") == socket.gethostname() and isinstance(holder.get("pid"), int):
+            if not _process_alive(holder["pid"]):
+                return True
+        try:
+            beat = dt.datetime.fromisoformat(holder["heartbeat_at"])
+        except (KeyError, TypeError, ValueError):
+            return True
+        return _now() - beat > self._stale_after
+
+    def acquire(self) -> None:
+        for _ in range(2):  # a second try after removing a stale lock
+            if self._create():
+                self._heartbeat = threading.Thread(target=self._beat, name="newsbeam-lock-heartbeat", daemon=True)
+                self._heartbeat.start()
+                return
+            holder = self._read()
+            if holder is None and self._young():
+                raise OutputLocked(self.path, {"run_id": "(being written)"})
+            if holder is not None and not self.is_stale(holder):
+                raise OutputLocked(self.path, holder)
+            if FileSystems.exists(self.path):
+                FileSystems.delete([self.path])
+        raise OutputLocked(self.path, self._read() or {})
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._heartbeat is not None:
+            self._heartbeat.join()
+            self._heartbeat = None
+        holder = self._read()
+        if holder is not None and holder.get("token") == self._token:
+            FileSystems.delete([self.path])
+
+    def _young(self) -> bool:
+        """A lock file that cannot be read yet may be in the middle of being created: give it a few seconds."""
+        try:
+            return _now().timestamp() - FileSystems.last_updated(self.path) < 5.0
+        except Exception:
+            return False
+
+    def _document(self) -> bytes:
+        now = _now().isoformat()
+        self._holder.setdefault("acquired_at", now)
+        return json.dumps({**self._holder, "heartbeat_at": now}).encode("utf-8")
+
+    def _create(self) -> bool:
+        if "://" not in self.path:
+            os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+            try:
+                descriptor = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                return False
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(self._document())
+            return True
+        if FileSystems.exists(self.path):
+            return False
+        write_bytes_atomically(self.path, self._document())
+        holder = self._read()
+        return holder is not None and holder.get("token") == self._token
+
+    def _read(self) -> dict | None:
+        try:
+            with FileSystems.open(self.path, compression_type="uncompressed") as handle:
+                return json.loads(handle.read().decode("utf-8"))
+        except Exception:  # missing, or half-written by a holder that died: treat as absent/stale
+            return None
+
+    def _beat(self) -> None:
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            holder = self._read()
+            if holder is None or holder.get("token") != self._token:
+                return  # someone broke our lock as stale; release() will leave theirs alone
+            write_bytes_atomically(self.path, self._document())
+
+
+def remove_temporaries(output: str) -> list[str]:
+    """Delete the hidden temporaries (`.`-prefixed files) a dead run left anywhere under `output`.
+
+    Only call this while holding the lock: then no live writer owns any of them.
+    """
+    matches = FileSystems.match([FileSystems.join(output, "**")])[0].metadata_list
+    stale = [m.path for m in matches if FileSystems.split(m.path)[1].startswith(".")]
+    if stale:
+        FileSystems.delete(stale)
+    return stale
