@@ -49,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--until", type=_utc_time, metavar="DATE", help="only articles published before DATE")
     ingest.add_argument("--dry-run", action="store_true",
                         help="read, normalise and enrich, report what would be written, write nothing")
+    ingest.add_argument("--streaming", action="store_true",
+                        help="follow the feeds continuously instead of one batch run (needs feed URLs)")
+    ingest.add_argument("--poll-interval", type=float, default=300.0, metavar="SECONDS",
+                        help="with --streaming: how often each feed is polled (default 300)")
+    ingest.add_argument("--stop-after", type=float, metavar="SECONDS",
+                        help="with --streaming: stop gracefully after this long (default: run until Ctrl-C/SIGTERM)")
     ingest.add_argument("--run-id", help="identifier of this run (default: UTC time plus a random suffix)")
     ingest.add_argument("--log-level", default="WARNING", help="Python logging level (default WARNING)")
     ingest.add_argument("--lock-timeout", type=float, default=600.0, metavar="SECONDS",
@@ -169,6 +175,8 @@ def _ingest(args, beam_args: list[str]) -> int:
         dry_run=args.dry_run,
         run_id=args.run_id or "",
     )
+    if args.streaming:
+        return _stream(args, config, beam_args)
     if args.dry_run:  # reads the dataset's ids, writes nothing: no lock needed
         summary = run_ingest(config, PipelineOptions(beam_args))
         print(json.dumps({k: summary[k] for k in ("run_id", "totals", "sources", "partitions")}, indent=2, sort_keys=True))
@@ -184,6 +192,31 @@ def _ingest(args, beam_args: list[str]) -> int:
         f"({summary['seconds']:.1f}s); summary in {output}/_runs/{config.run_id}.json",
         file=sys.stderr,
     )
+    return EXIT_OK
+
+
+def _stream(args, config, beam_args: list[str]) -> int:
+    """--streaming: the same transforms on feeds polled every --poll-interval, until --stop-after or a signal."""
+    import datetime as dt
+
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from newsbeam.pipelines.lock import OutputLock, remove_temporaries
+    from newsbeam.pipelines.streaming import run_streaming
+
+    if args.dry_run or args.since or args.until:
+        raise UsageError("--streaming does not take --dry-run, --since or --until")
+    if args.poll_interval <= 0 or (args.stop_after is not None and args.stop_after <= 0):
+        raise UsageError("--poll-interval and --stop-after must be positive")
+    if not all(spec.is_url for spec in config.sources):
+        raise UsageError("--streaming follows feed URLs; ingest files with a batch run")
+    _check_output_writable(config.output)
+    with OutputLock(config.output, config.run_id, stale_after=dt.timedelta(seconds=args.lock_timeout)):
+        remove_temporaries(config.output)
+        summary = run_streaming(config, PipelineOptions(beam_args), poll_interval=args.poll_interval,
+                                stop_after=args.stop_after)  # fmt: skip
+    print(f"newsbeam: streaming run {config.run_id} stopped: {summary['totals']['written']} articles written",
+          file=sys.stderr)  # fmt: skip
     return EXIT_OK
 
 
