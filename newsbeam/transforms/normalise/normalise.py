@@ -66,7 +66,8 @@ class _Normalise(beam.DoFn):
         self._detector = None
 
     def setup(self):
-        self._detector = LanguageDetector()  # builds its models lazily, once per worker
+        self._detector = LanguageDetector()
+        self._detector.load()  # the detector's models (shared per process) are built here, not on the first record
 
     def process(self, raw: dict):
         try:

@@ -1,0 +1,186 @@
+"""Article language: declared tags normalised to ISO 639-1, and detection from the text with lingua."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import lingua
+
+UNDETERMINED = "und"
+
+# ISO 639-1 code -> ISO 639-2/T code (identical to ISO 639-3 for these languages).
+_ISO_639_1_TO_2T = dict(
+    pair.split(":")
+    for pair in """
+    aa:aar ab:abk ae:ave af:afr ak:aka am:amh an:arg ar:ara as:asm av:ava ay:aym az:aze ba:bak be:bel bg:bul
+    bi:bis bm:bam bn:ben bo:bod br:bre bs:bos ca:cat ce:che ch:cha co:cos cr:cre cs:ces cu:chu cv:chv cy:cym
+    da:dan de:deu dv:div dz:dzo ee:ewe el:ell en:eng eo:epo es:spa et:est eu:eus fa:fas ff:ful fi:fin fj:fij
+    fo:fao fr:fra fy:fry ga:gle gd:gla gl:glg gn:grn gu:guj gv:glv ha:hau he:heb hi:hin ho:hmo hr:hrv ht:hat
+    hu:hun hy:hye hz:her ia:ina id:ind ie:ile ig:ibo ii:iii ik:ipk io:ido is:isl it:ita iu:iku ja:jpn jv:jav
+    ka:kat kg:kon ki:kik kj:kua kk:kaz kl:kal km:khm kn:kan ko:kor kr:kau ks:kas ku:kur kv:kom kw:cor ky:kir
+    la:lat lb:ltz lg:lug li:lim ln:lin lo:lao lt:lit lu:lub lv:lav mg:mlg mh:mah mi:mri mk:mkd ml:mal mn:mon
+    mr:mar ms:msa mt:mlt my:mya na:nau nb:nob nd:nde ne:nep ng:ndo nl:nld nn:nno no:nor nr:nbl nv:nav ny:nya
+    oc:oci oj:oji om:orm or:ori os:oss pa:pan pi:pli pl:pol ps:pus pt:por qu:que rm:roh rn:run ro:ron ru:rus
+    rw:kin sa:san sc:srd sd:snd se:sme sg:sag si:sin sk:slk sl:slv sm:smo sn:sna so:som sq:sqi sr:srp ss:ssw
+    st:sot su:sun sv:swe sw:swa ta:tam te:tel tg:tgk th:tha ti:tir tk:tuk tl:tgl tn:tsn to:ton tr:tur ts:tso
+    tt:tat tw:twi ty:tah ug:uig uk:ukr ur:urd uz:uzb ve:ven vi:vie vo:vol wa:wln wo:wol xh:xho yi:yid yo:yor
+    za:zha zh:zho zu:zul
+    """.split()
+)
+# ISO 639-2/B (bibliographic) codes that differ from the /T ones, plus withdrawn 639-1 codes still seen in feeds.
+_ALIASES = {
+    "alb": "sq", "arm": "hy", "baq": "eu", "bur": "my", "chi": "zh", "cze": "cs", "dut": "nl", "fre": "fr",
+    "geo": "ka", "ger": "de", "gre": "el", "ice": "is", "mac": "mk", "mao": "mi", "may": "ms", "per": "fa",
+    "rum": "ro", "slo": "sk", "tib": "bo", "wel": "cy", "scc": "sr", "scr": "hr",
+    "iw": "he", "in": "id", "ji": "yi", "jw": "jv", "mo": "ro",
+}  # fmt: skip
+# Norwegian Bokmål and Nynorsk fold into the macrolanguage, so declared and detected codes agree.
+_FOLD = {"nb": "no", "nn": "no"}
+_TO_639_1 = {
+    **{code: code for code in _ISO_639_1_TO_2T},
+    **{t: code for code, t in _ISO_639_1_TO_2T.items()},
+    **_ALIASES,
+}
+_LANGUAGE_SUBTAG = re.compile(r"[a-z]{2,3}")
+_OTHER_SUBTAG = re.compile(r"[a-z0-9]{1,8}")
+
+
+def normalise_language_tag(tag: str | None) -> str | None:
+    """A declared language (`nl-NL`, `en_US`, `fre`, `deu`) as a lower-case ISO 639-1 code, or None if unusable.
+
+    Only the primary subtag counts; the rest must still look like BCP 47 subtags, so junk such as
+    `xx-yy-zz-!!` or `../../x` is rejected. Codes outside ISO 639-1/639-2 give None, so the result
+    is always `[a-z]{2}` and safe in a file path. `nb`/`nn` fold to `no`.
+    """
+    if not tag:
+        return None
+    subtags = tag.strip().lower().replace("_", "-").split("-")
+    primary, rest = subtags[0], subtags[1:]
+    if not _LANGUAGE_SUBTAG.fullmatch(primary) or not all(_OTHER_SUBTAG.fullmatch(s) for s in rest):
+        return None
+    code = _TO_639_1.get(primary)
+    return _FOLD.get(code, code) if code else None
+
+
+# Candidates: the EU/EEA languages, the other large European ones, and the most-published world languages.
+DEFAULT_LANGUAGES: tuple[str, ...] = (
+    "nl", "en", "fr", "de", "es", "it", "pt", "ca", "eu", "ga", "cy",
+    "da", "sv", "nb", "nn", "fi", "is", "et", "lv", "lt",
+    "pl", "cs", "sk", "sl", "hr", "sr", "bs", "hu", "ro", "bg", "el", "sq", "mk",
+    "ru", "uk", "be", "tr", "ar", "he", "fa", "hi", "ur", "bn", "zh", "ja", "ko", "vi", "id", "ms", "th", "sw",
+)  # fmt: skip
+
+# The languages the pipeline must cover at least: half the memory and build time of the default set.
+CORE_LANGUAGES: tuple[str, ...] = (
+    "nl", "en", "fr", "de", "es", "it", "pt", "ru", "pl", "sv", "da", "nb", "nn", "fi", "cs", "uk",
+    "tr", "ar", "zh", "ja",
+)  # fmt: skip
+
+# One lingua detector per configuration per process: Beam runs several DoFn instances per worker, and a
+# high-accuracy detector over the default languages holds ~0.5 GB of n-gram models.
+_SHARED: dict[tuple[tuple[str, ...], bool], lingua.LanguageDetector] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+class LanguageDetector:
+    """Detects the language of article text with lingua over a fixed set of candidate languages.
+
+    Policy of `detect`:
+    - only the first `max_chars` characters are read (cut at a space), which is plenty for the n-gram models;
+    - text with fewer than `min_letters` letters, or that lingua cannot score, is `("und", None)`;
+    - lingua's relative confidence of the best candidate is returned; below `min_confidence` the text
+      is ambiguous and gives `("und", 0.0)`, unless the hint settles it;
+    - the hint (a declared language, normalised) is taken, with its own confidence, when it is a candidate
+      whose confidence is at least `hint_ratio` times the best one's: it settles near-ties and ambiguous
+      short texts but never overrides a clear detection (with the default 0.5, a best candidate above 2/3
+      cannot be overridden).
+    Codes are ISO 639-1 with `nb`/`nn` folded to `no`, like `normalise_language_tag`.
+
+    Nothing is loaded until the first `detect` (or `load`); detectors with the same configuration share one
+    lingua model set per process, built with preloaded models (high accuracy by default).
+    """
+
+    def __init__(
+        self,
+        languages: Iterable[str] = DEFAULT_LANGUAGES,
+        *,
+        low_accuracy: bool = False,
+        max_chars: int = 2000,
+        min_letters: int = 3,
+        min_confidence: float = 0.2,
+        hint_ratio: float = 0.5,
+    ):
+        self.languages = tuple(sorted({code.lower() for code in languages}))
+        if not self.languages:
+            raise ValueError("no candidate languages")
+        self.low_accuracy = low_accuracy
+        self.max_chars = max_chars
+        self.min_letters = min_letters
+        self.min_confidence = min_confidence
+        self.hint_ratio = hint_ratio
+
+    def load(self) -> lingua.LanguageDetector:
+        """The shared lingua detector for this configuration, built on first call."""
+        key = (self.languages, self.low_accuracy)
+        detector = _SHARED.get(key)
+        if detector is None:
+            with _SHARED_LOCK:
+                detector = _SHARED.get(key)
+                if detector is None:
+                    detector = _SHARED[key] = _build(self.languages, self.low_accuracy)
+        return detector
+
+    def detect(self, text: str, hint: str | None = None) -> tuple[str, float | None]:
+        """ISO 639-1 code and confidence in [0, 1]; `("und", None)` without signal, `("und", 0.0)` when ambiguous."""
+        sample = _prefix(text or "", self.max_chars)
+        if sum(ch.isalpha() for ch in sample) < self.min_letters:
+            return UNDETERMINED, None
+        scores: dict[str, float] = {}
+        for value in self.load().compute_language_confidence_values(sample):
+            code = _code(value.language)  # several lingua languages may fold into one code (nb, nn -> no)
+            scores[code] = min(1.0, scores.get(code, 0.0) + value.value)
+        best_code = max(scores, key=scores.__getitem__, default=UNDETERMINED)
+        best = scores.get(best_code, 0.0)
+        if best <= 0.0:
+            return UNDETERMINED, None
+        hinted = normalise_language_tag(hint)
+        hint_value = scores.get(hinted, 0.0) if hinted else 0.0
+        if hint_value > 0.0 and hint_value >= self.hint_ratio * best:
+            return hinted, hint_value  # the hint agrees with the best candidate or breaks a near-tie
+        if best < self.min_confidence:
+            return UNDETERMINED, 0.0
+        return best_code, best
+
+
+def _build(languages: tuple[str, ...], low_accuracy: bool) -> lingua.LanguageDetector:
+    from lingua import IsoCode639_1, LanguageDetectorBuilder
+
+    # lingua knows Norwegian only as its two written standards.
+    expanded = {split for code in languages for split in (("nb", "nn") if code == "no" else (code,))}
+    unknown = sorted(code for code in expanded if not hasattr(IsoCode639_1, code.upper()))
+    if unknown:
+        raise ValueError(f"lingua does not support languages {unknown}")
+    codes = [getattr(IsoCode639_1, code.upper()) for code in sorted(expanded)]
+    builder = LanguageDetectorBuilder.from_iso_codes_639_1(*codes)
+    if low_accuracy:
+        builder = builder.with_low_accuracy_mode()
+    return builder.with_preloaded_language_models().build()
+
+
+def _code(language) -> str:
+    code = language.iso_code_639_1.name.lower()
+    return _FOLD.get(code, code)
+
+
+def _prefix(text: str, max_chars: int) -> str:
+    """At most `max_chars` characters of the stripped text, cut at the last whitespace when there is one."""
+    text = text.strip()
+    if len(text) <= max_chars:
+        return text
+    cut = text[:max_chars]
+    space = cut.rfind(" ", max_chars // 2)
+    return cut[:space] if space > 0 else cut

@@ -1,0 +1,169 @@
+"""Declared language tags and lingua-based language detection."""
+
+import pickle
+import re
+from types import SimpleNamespace
+
+import pytest
+
+from newsbeam.transforms.normalise import language
+from newsbeam.transforms.normalise.language import LanguageDetector, normalise_language_tag
+
+
+@pytest.mark.parametrize(
+    ("tag", "expected"),
+    [
+        ("nl-NL", "nl"), ("IT-it", "it"), ("en_US", "en"), ("EN", "en"), (" fr-BE ", "fr"), ("pt-BR", "pt"),
+        ("zh-Hant-TW", "zh"), ("fre", "fr"), ("fra", "fr"), ("ger", "de"), ("deu", "de"), ("dut", "nl"),
+        ("nld", "nl"), ("eng", "en"), ("spa", "es"), ("nb-NO", "no"), ("nn", "no"), ("nor", "no"), ("iw", "he"),
+    ],
+)  # fmt: skip
+def test_normalise_language_tag_to_iso_639_1(tag, expected):
+    assert normalise_language_tag(tag) == expected
+
+
+@pytest.mark.parametrize(
+    "tag", [None, "", "   ", "../../x", "xx-yy-zz-!!", "12", "xx", "und", "english", "en/../../etc", "e", "en-", "qaa"]
+)
+def test_normalise_language_tag_rejects_garbage(tag):
+    assert normalise_language_tag(tag) is None
+
+
+def test_normalised_tags_are_safe_path_segments():
+    junk = ["en\x00", "nl;drop", "fr\n", "de-DE-1996", "EN-us-x-private", "sr-Latn", "é", "..", "en-GB-oxendict"]
+    for tag in junk:
+        result = normalise_language_tag(tag)
+        assert result is None or re.fullmatch(r"[a-z]{2,3}", result)
+
+
+@pytest.fixture(scope="module")
+def detector() -> LanguageDetector:
+    """The production configuration (high accuracy, default languages), loaded once for the module."""
+    return LanguageDetector()
+
+
+CLEAR = {
+    "nl": "Het kabinet wil volgend jaar meer geld uittrekken voor de versterking van de dijken langs de rivieren.",
+    "en": "The government plans to spend more money next year on strengthening the dikes along the rivers.",
+    "fr": "Le gouvernement prévoit de consacrer davantage d'argent l'an prochain au renforcement des digues.",
+    "de": "Die Regierung will im nächsten Jahr mehr Geld für die Verstärkung der Deiche an den Flüssen ausgeben.",
+    "es": "El gobierno prevé destinar más dinero el próximo año al refuerzo de los diques de los ríos.",
+    "it": "Il governo prevede di spendere più soldi il prossimo anno per il rafforzamento degli argini dei fiumi.",
+    "pl": "Rząd planuje w przyszłym roku wydać więcej pieniędzy na wzmocnienie wałów wzdłuż rzek.",
+    "ru": "Правительство планирует в следующем году потратить больше денег на укрепление дамб вдоль рек.",
+    "uk": "Уряд планує наступного року витратити більше грошей на зміцнення дамб уздовж річок.",
+    "no": "Regjeringen vil neste år bruke mer penger på å forsterke dikene langs elvene.",
+    "ja": "政府は来年、河川沿いの堤防の強化により多くの予算を充てる計画だ。",
+    "ar": "تخطط الحكومة لإنفاق المزيد من الأموال العام المقبل على تقوية السدود على طول الأنهار.",
+}
+
+
+@pytest.mark.parametrize("code", sorted(CLEAR))
+def test_detects_clear_sentences(detector, code):
+    detected, confidence = detector.detect(CLEAR[code])
+    assert detected == code
+    assert 0.5 < confidence <= 1.0
+
+
+@pytest.mark.parametrize("text", ["", "   ", "12345 !!!", "OK", "—", "2-1"])
+def test_empty_or_letterless_text_is_undetermined(detector, text):
+    assert detector.detect(text) == ("und", None)
+
+
+def test_hint_never_overrides_a_clear_detection(detector):
+    assert detector.detect(CLEAR["nl"], hint="en-GB")[0] == "nl"
+    assert detector.detect(CLEAR["de"], hint="nl")[0] == "de"
+
+
+def test_hint_settles_an_ambiguous_short_text(detector):
+    code, confidence = detector.detect("Station Zuid")
+    assert (code, confidence) == ("und", 0.0)
+    hinted, hinted_confidence = detector.detect("Station Zuid", hint="nl-NL")
+    assert hinted == "nl" and 0.0 < hinted_confidence <= 1.0
+
+
+def test_garbage_hint_is_ignored(detector):
+    assert detector.detect(CLEAR["fr"], hint="../../x")[0] == "fr"
+
+
+ENGLISH_BODY = [
+    "Engineers inspected the embankments after a week of heavy rain across the region.",
+    "Officials said the work would start in spring and last for about three years.",
+    "Residents living near the river were told that no evacuation was needed for now.",
+    "The minister is expected to present the detailed budget to parliament next month.",
+    "Farmers welcomed the decision but asked for compensation for the land they lose.",
+    "Insurance companies have raised premiums in areas that flooded twice in a decade.",
+    "Scientists warn that extreme weather will become more frequent in the coming years.",
+    "A spokesperson for the water board declined to comment on the estimated costs.",
+]
+
+
+def test_only_a_bounded_prefix_is_read(detector):
+    # lingua counts distinct n-grams, so the English part must not be one sentence repeated.
+    text = CLEAR["nl"] + " " + " ".join(ENGLISH_BODY * 40)
+    assert len(text) > 20_000
+    assert detector.detect(text)[0] == "en"
+    assert LanguageDetector(max_chars=len(CLEAR["nl"]) + 5).detect(text)[0] == "nl"
+
+
+class _FakeLingua:
+    """Stands in for lingua's detector: fixed confidence values, so the hint policy is tested exactly."""
+
+    def __init__(self, values: dict[str, float]):
+        self.values = values
+
+    def compute_language_confidence_values(self, text):
+        ordered = sorted(self.values.items(), key=lambda item: -item[1])
+        return [
+            SimpleNamespace(language=SimpleNamespace(iso_code_639_1=SimpleNamespace(name=code.upper())), value=value)
+            for code, value in ordered
+        ]
+
+
+def _with_values(monkeypatch, values: dict[str, float]) -> LanguageDetector:
+    fake = _FakeLingua(values)
+    detector = LanguageDetector(("nl", "de", "en", "nb", "nn"))
+    monkeypatch.setattr(detector, "load", lambda: fake)
+    return detector
+
+
+@pytest.mark.parametrize(
+    ("values", "hint", "expected"),
+    [
+        ({"de": 0.55, "nl": 0.40, "en": 0.05}, None, ("de", 0.55)),
+        ({"de": 0.55, "nl": 0.40, "en": 0.05}, "nl", ("nl", 0.40)),  # near-tie: the hint decides
+        ({"de": 0.70, "nl": 0.30}, "nl", ("de", 0.70)),  # clear detection: the hint is ignored
+        ({"de": 0.15, "nl": 0.10, "en": 0.05}, None, ("und", 0.0)),  # ambiguous
+        ({"de": 0.15, "nl": 0.10, "en": 0.05}, "nl", ("nl", 0.10)),
+        ({"de": 0.15, "nl": 0.10, "en": 0.05}, "de", ("de", 0.15)),  # hint agrees with a weak best candidate
+        ({"de": 0.15, "nl": 0.10, "en": 0.05}, "fr", ("und", 0.0)),  # not a candidate
+        ({"nb": 0.30, "nn": 0.25, "de": 0.45}, None, ("no", 0.55)),  # Bokmål and Nynorsk add up
+        ({"de": 0.0, "nl": 0.0}, "nl", ("und", None)),  # lingua found no signal
+    ],
+)
+def test_detection_policy(monkeypatch, values, hint, expected):
+    code, confidence = _with_values(monkeypatch, values).detect("some text to score", hint)
+    assert code == expected[0]
+    assert confidence == (None if expected[1] is None else pytest.approx(expected[1]))
+
+
+def test_nothing_is_built_until_first_use_and_models_are_shared(monkeypatch):
+    built = []
+    monkeypatch.setattr(language, "_SHARED", {})
+    fake = _FakeLingua({"nl": 1.0})
+    monkeypatch.setattr(language, "_build", lambda languages, low: built.append((languages, low)) or fake)
+    first, second = LanguageDetector(("nl", "en")), LanguageDetector(("en", "nl"))
+    assert built == []
+    assert first.detect("goedemorgen allemaal") == ("nl", 1.0)
+    assert second.detect("nog een zin") == ("nl", 1.0)
+    assert built == [(("en", "nl"), False)]
+
+
+def test_detector_pickles_without_its_models(detector):
+    clone = pickle.loads(pickle.dumps(detector))
+    assert clone.detect(CLEAR["de"])[0] == "de"
+
+
+def test_unknown_candidate_language_is_rejected_on_build():
+    with pytest.raises(ValueError, match="xx"):
+        LanguageDetector(("nl", "xx")).load()
