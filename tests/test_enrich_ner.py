@@ -3,7 +3,7 @@
 import apache_beam as beam
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
-from apache_beam.testing.util import assert_that
+from apache_beam.testing.util import assert_that, equal_to
 
 from newsbeam.pipelines.runner import OfflineDirectRunner
 from newsbeam.transforms.enrich import registry as reg
@@ -88,5 +88,37 @@ def test_run_inference_with_a_real_spacy_pipeline():
         assert by_id["2"]["entities"] == [] and by_id["2"]["ner_model"] is None
 
     with TestPipeline(runner=OfflineDirectRunner()) as pipeline:
-        rows = pipeline | beam.Create(articles) | ExtractEntities(models)
-        assert_that(rows, check)
+        result = pipeline | beam.Create(articles) | ExtractEntities(models)
+        assert_that(result.articles, check)
+        assert_that(result.errors, equal_to([]), label="no errors")
+
+
+@__import__("spacy").Language.component("newsbeam_test_explode")
+def _explode(doc):
+    """A component that fails on one document, as a corrupt input might make a real pipeline fail."""
+    if "BOOM" in doc.text:
+        raise ValueError("cannot process this document")
+    return doc
+
+
+def test_one_failing_document_does_not_take_its_batch_down(tmp_path):
+    import spacy
+
+    from newsbeam.transforms.enrich.ner import NerFailure, SpacyNERModelHandler, SpacyPipelines
+
+    nlp = spacy.blank("en")
+    ruler = nlp.add_pipe("entity_ruler")
+    ruler.add_patterns([{"label": "ORG", "pattern": "Reuters"}])
+    nlp.add_pipe("newsbeam_test_explode")
+    nlp.meta["name"], nlp.meta["version"] = "exploding", "1.0.0"
+    nlp.to_disk(tmp_path / "exploding")
+    models = {"en": reg.ModelSpec("exploding", "1.0.0", str(tmp_path / "exploding"))}
+    handler = SpacyNERModelHandler(models)
+    batch = [
+        {"id": "a", "language": "en", "title": None, "text": "Reuters reported it."},
+        {"id": "b", "language": "en", "title": None, "text": "BOOM"},
+    ]
+    good, bad = handler.run_inference(batch, handler.load_model())
+    assert good.inference == [{"text": "Reuters", "label": "ORG", "start": 0, "end": 7, "field": "text"}]
+    assert isinstance(bad.inference, NerFailure) and "cannot process" in bad.inference
+    assert isinstance(handler.load_model(), SpacyPipelines)

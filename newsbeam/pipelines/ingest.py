@@ -104,7 +104,7 @@ def build_ingest(pipeline: beam.Pipeline, config: IngestConfig) -> None:
     committed = pipeline | "CommittedIds" >> ReadCommittedIds(config.articles_dir)
     deduplicated = articles | "Deduplicate" >> DeduplicateArticles(committed)
     enriched = deduplicated.unique | "Enrich" >> EnrichArticles(config.models)
-    errors = (read["errors"], normalised.errors, enriched.errors)
+    errors = (read["errors"], normalised.errors, enriched["errors"])
     events = [
         read["records"] | "CountRead" >> beam.Map(lambda raw: source_event(raw["source"], "read")),
         deduplicated[DUPLICATES] | "CountDuplicates" >> beam.Map(_counter("duplicates")),
@@ -114,11 +114,11 @@ def build_ingest(pipeline: beam.Pipeline, config: IngestConfig) -> None:
         events.append(filtered | "CountFiltered" >> beam.Map(_counter("filtered")))
     if config.dry_run:
         events += [
-            enriched.articles | "CountWouldWrite" >> beam.Map(lambda row: source_event(row["source"], "written")),
-            enriched.articles | "PartitionWouldWrite" >> beam.Map(lambda row: partition_event(article_partition(row), 1)),
+            enriched["articles"] | "CountWouldWrite" >> beam.Map(lambda row: source_event(row["source"], "written")),
+            enriched["articles"] | "PartitionWouldWrite" >> beam.Map(lambda row: partition_event(article_partition(row), 1)),
         ]
     else:
-        written = enriched.articles | "WriteArticles" >> WritePartitionedParquet(
+        written = enriched["articles"] | "WriteArticles" >> WritePartitionedParquet(
             config.articles_dir, ARTICLE_SCHEMA, article_partition, f"part-{config.run_id}"
         )
         errors += (written.errors,)

@@ -40,5 +40,7 @@ class EnrichArticles(beam.PTransform):
         self._ner_options = ner_options
 
     def expand(self, articles):
-        with_entities = articles | "Entities" >> ExtractEntities(self._models, **self._ner_options)
-        return with_entities | "Sentiment" >> beam.ParDo(_ScoreSentiment()).with_outputs(ERRORS, main="articles")
+        entities = articles | "Entities" >> ExtractEntities(self._models, **self._ner_options)
+        scored = entities.articles | "Sentiment" >> beam.ParDo(_ScoreSentiment()).with_outputs(ERRORS, main="articles")
+        errors = (entities[ERRORS], scored[ERRORS]) | "EnrichErrors" >> beam.Flatten()
+        return {"articles": scored.articles, ERRORS: errors}

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 import apache_beam as beam
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInference
 
+from newsbeam.errors import dead_letter
 from newsbeam.transforms.enrich.labels import normalise_label
 from newsbeam.transforms.enrich.registry import ModelSpec
 
@@ -18,6 +19,7 @@ _NOT_NEEDED = (
     "senter", "textcat", "textcat_multilabel", "spancat", "entity_linker",
 )  # fmt: skip
 TITLE_SEPARATOR = "\n\n"
+ERRORS = "errors"
 
 
 def ner_input(article: dict) -> str:
@@ -44,6 +46,21 @@ def spans_to_entities(article: dict, spans: Iterable[tuple[str, str, int, int]])
             seen.add(key)
             entities.append({"text": text, "label": normalised, "start": start, "end": end, "field": field})
     return entities
+
+
+class NerFailure(str):
+    """Stands in for the entities of an article its pipeline could not process; the text says why."""
+
+
+def _spans(doc):
+    return ((ent.text, ent.label_, ent.start_char, ent.end_char) for ent in doc.ents)
+
+
+def _doc_or_failure(nlp, text: str):
+    try:
+        return nlp(text)
+    except Exception as exc:
+        return NerFailure(f"{type(exc).__name__}: {exc}")
 
 
 class SpacyPipelines:
@@ -90,11 +107,21 @@ class SpacyNERModelHandler(ModelHandler[dict, PredictionResult, SpacyPipelines])
         results: list[PredictionResult | None] = [None] * len(batch)
         for language, indexes in by_language.items():
             nlp, label = model.pipeline(language), model.spec(language).label
-            texts = (ner_input(batch[i])[: self._max_chars] for i in indexes)
-            for index, doc in zip(indexes, nlp.pipe(texts, batch_size=self._batch_size)):
-                spans = ((ent.text, ent.label_, ent.start_char, ent.end_char) for ent in doc.ents)
-                results[index] = PredictionResult(batch[index], spans_to_entities(batch[index], spans), label)
+            for index, entities in zip(indexes, self._annotate(nlp, [batch[i] for i in indexes])):
+                results[index] = PredictionResult(batch[index], entities, label)
         return [r if r is not None else PredictionResult(a, [], None) for r, a in zip(results, batch)]
+
+    def _annotate(self, nlp, articles: list[dict]) -> list[list[dict] | NerFailure]:
+        """Entities per article; if the batch fails, articles one by one, so only the bad one is lost."""
+        texts = [ner_input(article)[: self._max_chars] for article in articles]
+        try:
+            docs = list(nlp.pipe(texts, batch_size=self._batch_size))
+        except Exception:
+            docs = [_doc_or_failure(nlp, text) for text in texts]
+        return [
+            doc if isinstance(doc, NerFailure) else spans_to_entities(article, _spans(doc))
+            for article, doc in zip(articles, docs)
+        ]
 
     def get_num_bytes(self, batch: Sequence[dict]) -> int:
         return sum(len(a["text"]) + len(a.get("title") or "") for a in batch)
@@ -106,12 +133,18 @@ class SpacyNERModelHandler(ModelHandler[dict, PredictionResult, SpacyPipelines])
         return self._batching
 
 
-def _attach(result: PredictionResult) -> dict:
-    return {**result.example, "entities": result.inference, "ner_model": result.model_id}
+class _Attach(beam.DoFn):
+    def process(self, result: PredictionResult):
+        article = result.example
+        if isinstance(result.inference, NerFailure):
+            detail = f"{result.model_id}: {result.inference}"
+            yield beam.pvalue.TaggedOutput(ERRORS, dead_letter(article["source"], "enrich", "ner_failed", detail, article["id"]))
+        else:
+            yield {**article, "entities": result.inference, "ner_model": result.model_id}
 
 
 class ExtractEntities(beam.PTransform):
-    """Articles in, articles with `entities` and `ner_model` out."""
+    """Articles in, articles with `entities` and `ner_model` out (main); articles spaCy failed on (`errors`)."""
 
     def __init__(self, models: dict[str, ModelSpec], **handler_kwargs):
         super().__init__()
@@ -121,5 +154,5 @@ class ExtractEntities(beam.PTransform):
         return (
             articles
             | "RunInference" >> RunInference(self._handler)
-            | "AttachEntities" >> beam.Map(_attach)
+            | "AttachEntities" >> beam.ParDo(_Attach()).with_outputs(ERRORS, main="articles")
         )
