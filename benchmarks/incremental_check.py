@@ -5,7 +5,7 @@ Builds a dataset of `--articles` rows (default 100,000) spread over `--files` Pa
 already in it. Then, in this one session, times `newsbeam ingest` on that source into (a) an empty
 output and (b) the large dataset, and the same after `newsbeam compact`.
 
-    python benchmarks/incremental_check.py --articles 100000 --files 2000
+    python benchmarks/incremental_check.py --articles 100000 --files 2000 --repeat 3
 """
 
 from __future__ import annotations
@@ -86,6 +86,7 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--files", type=int, default=2_000)
     parser.add_argument("--source-articles", type=int, default=100)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each case, interleaved; the minimum counts")
     parser.add_argument("--results", default=str(HERE / "results" / "incremental.jsonl"))
     args = parser.parse_args()
     cli = [sys.executable, "-m", "newsbeam.cli"]
@@ -94,12 +95,17 @@ def main() -> None:
         started = time.perf_counter()
         source, dataset = build(work, args.articles, args.files, args.source_articles)
         build_seconds = time.perf_counter() - started
-        empty_seconds, _ = timed([*cli, "ingest", "--source", str(source), "--output", str(work / "empty")])
-        full_seconds, _ = timed([*cli, "ingest", "--source", str(source), "--output", str(dataset)])
+        empty_runs, full_runs = [], []
+        for attempt in range(args.repeat):  # interleaved, so load on the machine hits both cases alike
+            empty_runs.append(timed([*cli, "ingest", "--source", str(source), "--output", str(work / f"empty{attempt}")])[0])
+            full_runs.append(timed([*cli, "ingest", "--source", str(source), "--output", str(dataset)])[0])
+        empty_seconds, full_seconds = min(empty_runs), min(full_runs)
         full = last_summary(dataset)["totals"]
         compact_seconds, _ = timed([*cli, "compact", str(dataset)])
         files_after = len(list((dataset / "articles").rglob("*.parquet")))
-        compacted_seconds, _ = timed([*cli, "ingest", "--source", str(source), "--output", str(dataset)])
+        compacted_seconds = min(
+            timed([*cli, "ingest", "--source", str(source), "--output", str(dataset)])[0] for _ in range(args.repeat)
+        )
         compacted = last_summary(dataset)["totals"]
     result = {
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -107,8 +113,10 @@ def main() -> None:
         "dataset_files": args.files,
         "source_articles": args.source_articles,
         "build_seconds": round(build_seconds, 1),
+        "repeat": args.repeat,
         "run_into_empty_output_seconds": round(empty_seconds, 1),
         "run_finding_nothing_new_seconds": round(full_seconds, 1),
+        "all_runs_seconds": {"empty": [round(x, 1) for x in empty_runs], "nothing_new": [round(x, 1) for x in full_runs]},
         "nothing_new_totals": full,
         "compact_seconds": round(compact_seconds, 1),
         "files_after_compaction": files_after,

@@ -101,7 +101,11 @@ def build_ingest(pipeline: beam.Pipeline, config: IngestConfig) -> None:
             "filtered", main="kept"
         )
         articles, filtered = bounded.kept, bounded.filtered
-    committed = pipeline | "CommittedIds" >> ReadCommittedIds(config.articles_dir)
+    committed = (
+        articles
+        | "RunIds" >> beam.Map(lambda row: row["id"])
+        | "CommittedIds" >> ReadCommittedIds(config.articles_dir)
+    )
     deduplicated = articles | "Deduplicate" >> DeduplicateArticles(committed)
     enriched = deduplicated.unique | "Enrich" >> EnrichArticles(config.models)
     errors = (read["errors"], normalised.errors, enriched["errors"])

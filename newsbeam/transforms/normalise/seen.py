@@ -1,12 +1,16 @@
-"""ReadCommittedIds: the `id` column of every visible article file, so a run writes only what is new.
+"""ReadCommittedIds: which of this run's ids the dataset already holds, so a run writes only what is new.
 
-Only the id column is read (Parquet is columnar), file by file, through Beam's filesystems: the seen-set
-never has to fit one worker's memory, and it works on gs:// and s3:// as on local disk.
+Only the id column is read (Parquet is columnar), file by file, through Beam's filesystems, and only
+the ids this run also produced leave the reader (a vectorised `is_in` against a side input of the
+run's ids). The cost grows with the dataset's size on disk, not with the dataset held in memory or
+shuffled, and it works on gs:// and s3:// as on local disk.
 """
 
 from __future__ import annotations
 
 import apache_beam as beam
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from apache_beam.io import fileio
 from apache_beam.io.filesystems import FileSystems
@@ -22,26 +26,36 @@ def is_visible(path: str) -> bool:
     return not any(part.startswith((".", "_")) for part in parts[-3:])
 
 
-class _IdsOfFile(beam.DoFn):
-    def process(self, readable: fileio.ReadableFile):
+class _CommittedAmong(beam.DoFn):
+    """The ids of one file that are also among the run's candidate ids."""
+
+    def __init__(self):
+        self._candidates: pa.Array | None = None
+        self._source = None
+
+    def process(self, readable: fileio.ReadableFile, candidates):
         if not is_visible(readable.metadata.path):
             return
+        if self._source is not candidates:  # the side input changes only between windows
+            self._candidates, self._source = pa.array(list(candidates), pa.string()), candidates
+        if len(self._candidates) == 0:
+            return
         with readable.open(compression_type="uncompressed") as handle:
-            table = pq.read_table(handle, columns=["id"])
-        yield from table.column("id").to_pylist()
+            ids = pq.read_table(handle, columns=["id"]).column("id")
+        yield from ids.filter(pc.is_in(ids, value_set=self._candidates)).to_pylist()
 
 
 class ReadCommittedIds(beam.PTransform):
-    """PBegin -> the ids already in the dataset (empty for a new dataset)."""
+    """PCollection of this run's ids -> those of them already in the dataset (none for a new dataset)."""
 
     def __init__(self, articles_dir: str):
         super().__init__()
         self._pattern = committed_files_pattern(articles_dir)
 
-    def expand(self, pbegin):
+    def expand(self, candidate_ids):
         return (
-            pbegin
+            candidate_ids.pipeline
             | "MatchArticleFiles" >> fileio.MatchFiles(self._pattern, empty_match_treatment=fileio.EmptyMatchTreatment.ALLOW)
             | "OpenArticleFiles" >> fileio.ReadMatches()
-            | "ReadIds" >> beam.ParDo(_IdsOfFile())
+            | "CommittedAmongRun" >> beam.ParDo(_CommittedAmong(), beam.pvalue.AsList(candidate_ids))
         )
