@@ -152,10 +152,17 @@ def _fetch_settings(args):
     )
 
 
+def _beam_options(args, beam_args: list[str]):
+    """Beam's options as given, with worker processes logging at our level unless the user chose one."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    if not any(arg.startswith("--default_sdk_harness_log_level") for arg in beam_args):
+        beam_args = [*beam_args, f"--default_sdk_harness_log_level={args.log_level.upper()}"]
+    return PipelineOptions(beam_args)
+
+
 def _ingest(args, beam_args: list[str]) -> int:
     import datetime as dt
-
-    from apache_beam.options.pipeline_options import PipelineOptions
 
     from newsbeam.pipelines.ingest import IngestConfig, run_ingest
     from newsbeam.pipelines.lock import OutputLock, remove_temporaries
@@ -178,13 +185,13 @@ def _ingest(args, beam_args: list[str]) -> int:
     if args.streaming:
         return _stream(args, config, beam_args)
     if args.dry_run:  # reads the dataset's ids, writes nothing: no lock needed
-        summary = run_ingest(config, PipelineOptions(beam_args))
+        summary = run_ingest(config, _beam_options(args, beam_args))
         print(json.dumps({k: summary[k] for k in ("run_id", "totals", "sources", "partitions")}, indent=2, sort_keys=True))
         return EXIT_OK
     _check_output_writable(output)
     with OutputLock(output, config.run_id, stale_after=dt.timedelta(seconds=args.lock_timeout)):
         remove_temporaries(output)  # what a killed run left; no live writer owns any while we hold the lock
-        summary = run_ingest(config, PipelineOptions(beam_args))
+        summary = run_ingest(config, _beam_options(args, beam_args))
     totals = summary["totals"]
     print(
         f"newsbeam: run {config.run_id}: {totals['written']} articles written, {totals['seen']} already in the "
@@ -199,8 +206,6 @@ def _stream(args, config, beam_args: list[str]) -> int:
     """--streaming: the same transforms on feeds polled every --poll-interval, until --stop-after or a signal."""
     import datetime as dt
 
-    from apache_beam.options.pipeline_options import PipelineOptions
-
     from newsbeam.pipelines.lock import OutputLock, remove_temporaries
     from newsbeam.pipelines.streaming import run_streaming
 
@@ -213,7 +218,7 @@ def _stream(args, config, beam_args: list[str]) -> int:
     _check_output_writable(config.output)
     with OutputLock(config.output, config.run_id, stale_after=dt.timedelta(seconds=args.lock_timeout)):
         remove_temporaries(config.output)
-        summary = run_streaming(config, PipelineOptions(beam_args), poll_interval=args.poll_interval,
+        summary = run_streaming(config, _beam_options(args, beam_args), poll_interval=args.poll_interval,
                                 stop_after=args.stop_after)  # fmt: skip
     print(f"newsbeam: streaming run {config.run_id} stopped: {summary['totals']['written']} articles written",
           file=sys.stderr)  # fmt: skip
