@@ -24,6 +24,9 @@ from newsbeam.errors import NewsbeamError
 
 # Decoded text scoring above this "mess" (charset-normalizer's mojibake measure) is treated as wrongly decoded.
 _MAX_MESS = 0.2
+# windows-1252 is kept unless another guess is less messy by more than this: such small differences are a few
+# odd characters, and lookalike code pages (cp1250, cp1257, even Shift-JIS for Latin-1 text) often score a hair lower.
+_CP1252_MARGIN = 0.05
 # If even the best candidate is this messy, the bytes are not text in any encoding we know.
 _UNREADABLE_MESS = 0.5
 # Characters of decoded text used for scoring; enough to judge, cheap on multi-MB feeds.
@@ -46,8 +49,11 @@ _WIDE_SNIFF = (
     (b"<\x00?\x00", "utf-16-le"),
     (b"\x00<\x00?", "utf-16-be"),
 )
-# Legacy single-byte guesses tried when nothing declared fits, in order of preference on a tie.
-_FALLBACKS = ("cp1252", "cp1251")
+# Legacy guesses tried when nothing declared fits, in order of preference on a tie: windows-1252 first,
+# then what charset-normalizer detects, then windows-1251. The detector goes before cp1251 because other
+# single-byte scripts (windows-1255 Hebrew, ...) decode just as cleanly as Cyrillic under cp1251.
+_FALLBACKS_BEFORE_DETECTED = ("cp1252",)
+_FALLBACKS_AFTER_DETECTED = ("cp1251", "latin_1")  # Latin-1 always decodes
 # Declared names that in practice mean windows-1252 (as browsers treat them, per the WHATWG Encoding standard).
 _AS_CP1252 = {"latin_1", "ascii", "iso8859_1"}
 
@@ -161,9 +167,11 @@ def decode_feed(body: bytes, content_type: str = "") -> tuple[str, str]:
     for name, text in _decodings(body, declared):  # a declared encoding that yields clean text is trusted
         if _mess(text) < _MAX_MESS:
             return text, name
-    candidates = _decodings(body, declared + list(_FALLBACKS) + [_detected(body), "latin_1"])  # Latin-1 always decodes
+    candidates = _decodings(body, [*declared, *_FALLBACKS_BEFORE_DETECTED, _detected(body), *_FALLBACKS_AFTER_DETECTED])
     scores = {name: _mess(text) for name, text in candidates}
-    name, text = min(candidates, key=lambda c: scores[c[0]])  # stable: ties keep declared, then cp1252, first
+    name, text = min(candidates, key=lambda c: scores[c[0]])  # stable: on a tie the earlier candidate wins
+    if "cp1252" in scores and scores["cp1252"] <= scores[name] + _CP1252_MARGIN:
+        name, text = next(candidate for candidate in candidates if candidate[0] == "cp1252")
     if scores[name] >= _UNREADABLE_MESS:
         raise NewsbeamError("parse", "bad_encoding", f"bytes do not decode as text in {', '.join(scores)}")
     return text, name
