@@ -23,6 +23,6 @@ class SaveFeedStates(beam.PTransform):
     def expand(self, states):
         return (
             states
-            | "StatesByUrl" >> beam.combiners.ToDict()
+            | "StatesByUrl" >> beam.combiners.ToDict().without_defaults()
             | "MergeAndSave" >> beam.Map(_merge_and_save, self._previous, self._output)
         )

@@ -8,7 +8,7 @@ by run, so a retried bundle rewrites the same names with the same rows instead o
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import apache_beam as beam
 import pyarrow as pa
@@ -46,6 +46,31 @@ def _rows_to_table(rows: list[dict], schema: pa.Schema) -> tuple[pa.Table, list[
         return pa.Table.from_pylist(good, schema=schema), bad
 
 
+def write_partition_files(base_path: str, partition: str, rows: Iterable[dict], schema: pa.Schema, file_prefix: str,
+                          max_rows_per_file: int, sort_key: str):
+    """Write one partition's rows as `base_path/<partition>/<file_prefix>-NNNNN.parquet`, sorted by `sort_key`.
+
+    Yields what `WritePartitionedParquet` outputs: (partition, path, rows) per file, `written` (source, rows)
+    and `errors` (rows that do not fit the schema). Shared with the streaming writer, which names its files
+    per window and bundle.
+    """
+    rows = sorted(rows, key=lambda row: row[sort_key] or "")
+    for number, start in enumerate(range(0, len(rows), max_rows_per_file)):
+        table, rejected = _rows_to_table(rows[start : start + max_rows_per_file], schema)
+        for row, reason in rejected:
+            yield beam.pvalue.TaggedOutput(
+                ERRORS, dead_letter(row.get("source", "?"), "write", "schema_mismatch", reason, row.get("id"))
+            )
+        if table.num_rows == 0:
+            continue
+        path = FileSystems.join(base_path, partition, f"{file_prefix}-{number:05d}.parquet")
+        write_atomically(path, lambda handle: pq.write_table(table, handle, compression="zstd"))
+        sources = Counter(table.column("source").to_pylist()) if "source" in table.column_names else {}
+        for source, count in sources.items():
+            yield beam.pvalue.TaggedOutput(WRITTEN, (source, count))
+        yield partition, path, table.num_rows
+
+
 class _WritePartition(beam.DoFn):
     def __init__(self, base_path: str, schema: pa.Schema, file_prefix: str, max_rows_per_file: int, sort_key: str):
         self._base_path = base_path
@@ -56,21 +81,8 @@ class _WritePartition(beam.DoFn):
 
     def process(self, element):
         partition, rows = element
-        rows = sorted(rows, key=lambda row: row[self._sort_key] or "")
-        for number, start in enumerate(range(0, len(rows), self._max_rows)):
-            table, rejected = _rows_to_table(rows[start : start + self._max_rows], self._schema)
-            for row, reason in rejected:
-                yield beam.pvalue.TaggedOutput(
-                    ERRORS, dead_letter(row.get("source", "?"), "write", "schema_mismatch", reason, row.get("id"))
-                )
-            if table.num_rows == 0:
-                continue
-            path = FileSystems.join(self._base_path, partition, f"{self._prefix}-{number:05d}.parquet")
-            write_atomically(path, lambda handle: pq.write_table(table, handle, compression="zstd"))
-            sources = Counter(table.column("source").to_pylist()) if "source" in table.column_names else {}
-            for source, count in sources.items():
-                yield beam.pvalue.TaggedOutput(WRITTEN, (source, count))
-            yield partition, path, table.num_rows
+        yield from write_partition_files(self._base_path, partition, rows, self._schema, self._prefix,
+                                         self._max_rows, self._sort_key)  # fmt: skip
 
 
 class WritePartitionedParquet(beam.PTransform):

@@ -54,7 +54,7 @@ class WriteRunCounts(beam.PTransform):
         return (
             events
             | "Sum" >> beam.CombinePerKey(sum)
-            | "Collect" >> beam.combiners.ToList()
+            | "Collect" >> beam.combiners.ToList().without_defaults()
             | "WriteCounts" >> beam.Map(_write_counts, self._path)
         )
 
