@@ -460,3 +460,16 @@ def test_partition_day_truncates_coarse_precision_even_if_at_is_not() -> None:
     at = datetime(2022, 9, 11, 14, 5, tzinfo=UTC)
     assert partition_day(PublishedDate(at, "month", "x"), INGESTED) == date(2022, 9, 1)
     assert partition_day(PublishedDate(at, "year", "x"), INGESTED) == date(2022, 1, 1)
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("Seg, 24 Set 2018 19:42:40 -0300", datetime(2018, 9, 24, 22, 42, 40, tzinfo=timezone.utc)),  # pt
+        ("mar, 13 dic 2022 10:00:00 +0100", datetime(2022, 12, 13, 9, 0, tzinfo=timezone.utc)),  # es
+        ("Gio, 03 Ott 2019 08:00:00 +0200", datetime(2019, 10, 3, 6, 0, tzinfo=timezone.utc)),  # it
+    ],
+)
+def test_rfc822_with_portuguese_spanish_italian_names(raw, expected):
+    parsed = parse_published(raw, now=NOW)
+    assert parsed.at == expected and parsed.precision == "second"

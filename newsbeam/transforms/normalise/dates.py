@@ -143,12 +143,19 @@ _MONTH_NAMES = (
     "januari februari maart april mei juni juli augustus september oktober november december",  # nl
     "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",  # fr
     "januar februar märz april mai juni juli august september oktober november dezember",  # de
+    # Feeds in other languages often carry RFC 822 dates with local names (e.g. `Seg, 24 Set 2018`).
+    "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro",  # pt
+    "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",  # es
+    "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre",  # it
 )
 _WEEKDAY_NAMES = (
     "monday tuesday wednesday thursday friday saturday sunday",
     "maandag dinsdag woensdag donderdag vrijdag zaterdag zondag",
     "lundi mardi mercredi jeudi vendredi samedi dimanche",
     "montag dienstag mittwoch donnerstag freitag samstag sonnabend sonntag",
+    "segunda terça quarta quinta sexta sábado domingo",
+    "lunes martes miércoles jueves viernes sábado domingo",
+    "lunedì martedì mercoledì giovedì venerdì sabato domenica",
 )
 # Hours east of UTC for the zone names seen in feeds: RFC 822's own plus the European ones.
 _ZONES = {
