@@ -52,7 +52,10 @@ def test_dutch_sample_in_reference_format(samples_run):
     assert "\n\n" in row["text"]  # paragraphs kept
     assert row["source_type"] == "text" and row["title"] is None and row["url"] is None
     found = {(e["text"], e["label"]) for e in row["entities"]}
-    assert {("Afsluitdijk", "LOC"), ("Den Oever", "LOC"), ("Marieke de Vries", "PER")} <= found
+    names = {("Afsluitdijk", "LOC"), ("Den Oever", "LOC"), ("Harlingen", "LOC"), ("Friesland", "LOC"), ("Wieringen", "LOC"),
+             ("Mark Harbers", "PER"), ("Jan de Boer", "PER"), ("Marieke de Vries", "PER"), ("BAM", "ORG"),
+             ("Van Oord", "ORG"), ("KNMI", "ORG"), ("Rijkswaterstaat", "ORG")}  # fmt: skip
+    assert len(names & found) >= 6, sorted(found)  # the offline model finds most names with the right label
     assert row["ner_model"].startswith("newsbeam_ner-")
     assert -1.0 <= row["sentiment"] <= 1.0 and row["sentiment_label"] in ("negative", "neutral", "positive")
     assert row["schema_version"] == "1.0"
@@ -86,10 +89,10 @@ def test_feeds_in_four_languages(samples_run):
 
 def test_run_summary_and_duckdb_query(samples_run):
     summary = _summary(samples_run)
-    assert summary["totals"] == {"read": 9, "written": 9, "duplicates": 0, "failed": 0}
+    assert summary["totals"] == {"read": 9, "written": 9, "duplicates": 0, "seen": 0, "filtered": 0, "failed": 0}
     assert summary["versions"]["newsbeam"] == newsbeam.__version__
     rss = [s for s in summary["sources"] if s.endswith("en_world.rss")][0]
-    assert summary["sources"][rss] == {"read": 3, "written": 3, "duplicates": 0, "failed": 0}
+    assert summary["sources"][rss] == {"read": 3, "written": 3, "duplicates": 0, "seen": 0, "filtered": 0, "failed": 0}
     counts = duckdb.sql(
         f"SELECT lang, count(*) AS n FROM read_parquet('{samples_run}/articles/**/*.parquet', hive_partitioning=true) "
         "GROUP BY lang ORDER BY lang"
@@ -117,7 +120,7 @@ def test_feeds_over_http_with_failures_and_duplicates(tmp_path, http_server):
     errors = {(e["source"], e["stage"], e["reason"]) for e in _errors(tmp_path / "out")}
     assert errors == {(sources[3], "fetch", "http_404"), (sources[4], "parse", "not_a_feed")}
     summary = _summary(tmp_path / "out")
-    assert summary["totals"] == {"read": 9, "written": 6, "duplicates": 3, "failed": 2}
+    assert summary["totals"] == {"read": 9, "written": 6, "duplicates": 3, "seen": 0, "filtered": 0, "failed": 2}
     assert http_server.requests_to("/world.rss")[0].headers["user-agent"].startswith("newsbeam/")
 
 
