@@ -1,9 +1,16 @@
 """Benchmark: the whole `newsbeam ingest` against bare spaCy `nlp.pipe` on the same texts with the same model.
 
 Both run as child processes of this script, one after the other in the same session, so wall time and
-peak resident memory (from wait4's rusage) are measured the same way. The ratio is what we track.
+memory are measured the same way (see `_measure.py`). The ratio is what we track; the machine's load average
+is recorded with each run because the absolute numbers depend on what else is running.
 
-    python benchmarks/pipeline_vs_spacy.py ../shared/data/corpora/reuters21578.jsonl --articles 1000 \
+The bare run is the floor: it reads the strings the pipeline's NER would read (title and text as cleaned by
+newsbeam, joined as `ner_input` joins them, cut at the handler's `max_chars`), loads the pipeline that
+`newsbeam models` names for English with the components the handler excludes left out, and runs `nlp.pipe`
+with the handler's batch size. Its wall time includes interpreter start, imports and model load, as the
+pipeline's does.
+
+    python benchmarks/pipeline_vs_spacy.py /work/shared/data/corpora/reuters21578.jsonl --articles 3000 \
         [--beam-arg=--direct_num_workers=2 --beam-arg=--direct_running_mode=multi_processing]
 """
 
@@ -12,48 +19,63 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import pathlib
-import platform
-import subprocess
 import sys
 import tempfile
-import threading
-import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from _measure import append_result, load_average, machine, run_child, take_articles  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 BARE_SPACY = """
 import json, sys, time
-from newsbeam.transforms.enrich.registry import ModelRegistry
-from newsbeam.transforms.enrich.ner import ner_input
 started = time.perf_counter()
-spec = ModelRegistry().resolve("en")
-nlp = spec.load(exclude=("parser", "tagger", "lemmatizer", "attribute_ruler", "senter", "morphologizer"))
+from newsbeam.transforms.enrich.registry import ModelRegistry, parse_overrides
+from newsbeam.transforms.enrich.ner import _NOT_NEEDED, SpacyNERModelHandler
+spec = ModelRegistry(parse_overrides(sys.argv[2:])).resolve("en")
+handler = SpacyNERModelHandler({})
+nlp = spec.load(exclude=_NOT_NEEDED)
 loaded = time.perf_counter()
-articles = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8")]
-texts = [ner_input({"title": a.get("title"), "text": a["text"]}) for a in articles]
-entities = sum(len(doc.ents) for doc in nlp.pipe(texts, batch_size=64))
+texts = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8")]
+entities = sum(len(doc.ents) for doc in nlp.pipe(texts, batch_size=handler._batch_size))
 print(json.dumps({"model": spec.label, "load_seconds": loaded - started, "pipe_seconds": time.perf_counter() - loaded,
-                  "entities": entities}))
+                  "entities": entities, "texts": len(texts), "characters": sum(map(len, texts))}))
 """
 
 
-def run_child(command: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (MiB) and stdout of a child, using wait4 so the memory is that child's own."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    # Drain both pipes without deadlock, then reap with wait4 to get this child's own rusage.
-    err_chunks: list[bytes] = []
-    reader = threading.Thread(target=lambda: err_chunks.append(process.stderr.read()))
-    reader.start()
-    out = process.stdout.read()
-    reader.join()
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode:
-        raise SystemExit(f"{' '.join(command[:4])} failed:\n{err_chunks[0].decode()[-3000:]}")
-    return elapsed, usage.ru_maxrss / 1024, out.decode()
+def ner_texts(subset: pathlib.Path, target: pathlib.Path) -> int:
+    """What the pipeline's NER reads for each article, one JSON string per line."""
+    from newsbeam.transforms.enrich.ner import SpacyNERModelHandler, ner_input
+    from newsbeam.transforms.normalise.text import clean_text, single_line
+
+    max_chars = SpacyNERModelHandler({})._max_chars
+    count = 0
+    with open(subset, encoding="utf-8") as source, open(target, "w", encoding="utf-8") as out:
+        for line in source:
+            article = json.loads(line)
+            text = ner_input({"title": single_line(article.get("title")), "text": clean_text(article["text"])})
+            out.write(json.dumps(text[:max_chars]) + "\n")
+            count += 1
+    return count
+
+
+def dataset_facts(output: pathlib.Path) -> dict:
+    import pyarrow.dataset as ds
+
+    table = ds.dataset(str(output / "articles"), format="parquet", partitioning="hive").to_table(
+        columns=["language", "ner_model", "entities"]
+    )
+    rows = table.to_pylist()
+    return {
+        "rows": len(rows),
+        "rows_with_ner": sum(1 for r in rows if r["ner_model"]),
+        "entities": sum(len(r["entities"]) for r in rows),
+        "languages": {lang: sum(1 for r in rows if r["language"] == lang) for lang in sorted({r["language"] for r in rows})},
+    }
+
+
+def strip(run: dict) -> dict:
+    return {k: v for k, v in run.items() if k not in ("stdout", "stderr")}
 
 
 def main() -> None:
@@ -61,42 +83,41 @@ def main() -> None:
     parser.add_argument("corpus", help="JSON Lines corpus (e.g. reuters21578.jsonl)")
     parser.add_argument("--articles", type=int, default=1000, help="first N articles")
     parser.add_argument("--beam-arg", action="append", default=[], help="extra Beam option for the pipeline run")
+    parser.add_argument("--ner-model", action="append", default=[], metavar="LANG=MODEL",
+                        help="passed to both runs (default: what `newsbeam models` resolves)")
+    parser.add_argument("--label", default="", help="free text stored with the result")
     parser.add_argument("--results", default=str(HERE / "results" / "pipeline_vs_spacy.jsonl"), help="append results here")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as work:
-        subset = pathlib.Path(work) / "corpus.jsonl"
-        with open(args.corpus, encoding="utf-8") as source, open(subset, "w", encoding="utf-8") as target:
-            for number, line in enumerate(source):
-                if number >= args.articles:
-                    break
-                target.write(line)
-        bare_seconds, bare_rss, bare_out = run_child([sys.executable, "-c", BARE_SPACY, str(subset)])
-        bare = json.loads(bare_out)
-        pipeline_cmd = [sys.executable, "-m", "newsbeam.cli", "ingest", "--source", str(subset),
-                        "--output", str(pathlib.Path(work) / "out"), *args.beam_arg]  # fmt: skip
-        pipe_seconds, pipe_rss, _ = run_child(pipeline_cmd)
-        (summary_path,) = (pathlib.Path(work) / "out" / "_runs").glob("*.json")
+        subset = take_articles(args.corpus, args.articles, pathlib.Path(work) / "corpus.jsonl")
+        texts = pathlib.Path(work) / "texts.jsonl"
+        ner_texts(subset, texts)
+        bare_run = run_child([sys.executable, "-c", BARE_SPACY, str(texts), *args.ner_model])
+        bare = json.loads(bare_run["stdout"])
+        output = pathlib.Path(work) / "out"
+        pipeline_cmd = [sys.executable, "-m", "newsbeam.cli", "ingest", "--source", str(subset), "--output", str(output),
+                        *[f"--ner-model={m}" for m in args.ner_model], *args.beam_arg]  # fmt: skip
+        pipe_run = run_child(pipeline_cmd)
+        (summary_path,) = (output / "_runs").glob("*.json")
         summary = json.loads(summary_path.read_text())
+        facts = dataset_facts(output)
 
     result = {
+        "benchmark": "pipeline_vs_spacy",
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "label": args.label,
         "articles": args.articles,
         "beam_args": args.beam_arg,
         "model": bare["model"],
-        "bare_spacy_seconds": round(bare_seconds, 2),
-        "bare_spacy_pipe_seconds": round(bare["pipe_seconds"], 2),
-        "bare_spacy_peak_rss_mib": round(bare_rss),
-        "pipeline_seconds": round(pipe_seconds, 2),
-        "pipeline_peak_rss_mib": round(pipe_rss),
-        "ratio_wall": round(pipe_seconds / bare_seconds, 3),
-        "ratio_peak_rss": round(pipe_rss / bare_rss, 3),
-        "written": summary["totals"]["written"],
-        "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
+        "bare_spacy": {**strip(bare_run), **{k: round(v, 2) if isinstance(v, float) else v for k, v in bare.items()}},
+        "pipeline": {**strip(pipe_run), "pipeline_seconds": summary["seconds"], "totals": summary["totals"], **facts},
+        "ratio_wall": round(pipe_run["seconds"] / bare_run["seconds"], 3),
+        "ratio_peak_tree_pss": round(pipe_run["peak_tree_pss_mib"] / bare_run["peak_tree_pss_mib"], 3),
+        "load_end": load_average(),
+        "machine": machine(),
     }
-    pathlib.Path(args.results).parent.mkdir(parents=True, exist_ok=True)
-    with open(args.results, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(result) + "\n")
+    append_result(args.results, result)
     print(json.dumps(result, indent=2))
 
 
