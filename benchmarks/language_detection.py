@@ -167,10 +167,11 @@ def main(argv: list[str] | None = None) -> None:
             articles.append(text)
 
     detectors = [
-        ("lingua high, default 51 languages (newsbeam)", "lingua", {}, True),
-        ("lingua high, default 51, no `und` threshold", "lingua", {"min_confidence": 0.0}, False),
+        ("lingua high below 100 chars, low above, 51 languages (newsbeam)", "lingua", {}, True),
+        ("lingua high, default 51 languages", "lingua", {"accurate_below": None}, True),
+        ("lingua high, default 51, no `und` threshold", "lingua", {"accurate_below": None, "min_confidence": 0.0}, False),
         ("lingua low, default 51 languages", "lingua", {"low_accuracy": True}, True),
-        ("lingua high, 20 core languages", "lingua", {"languages": CORE_LANGUAGES}, False),
+        ("lingua high, 20 core languages", "lingua", {"languages": CORE_LANGUAGES, "accurate_below": None}, False),
         ("lingua low, 20 core languages", "lingua", {"languages": CORE_LANGUAGES, "low_accuracy": True}, False),
     ]
     if importlib.util.find_spec("langdetect"):

@@ -123,7 +123,7 @@ class _FakeLingua:
 def _with_values(monkeypatch, values: dict[str, float]) -> LanguageDetector:
     fake = _FakeLingua(values)
     detector = LanguageDetector(("nl", "de", "en", "nb", "nn"))
-    monkeypatch.setattr(detector, "load", lambda: fake)
+    monkeypatch.setattr(detector, "_detector_for", lambda sample: fake)
     return detector
 
 
@@ -167,3 +167,13 @@ def test_detector_pickles_without_its_models(detector):
 def test_unknown_candidate_language_is_rejected_on_build():
     with pytest.raises(ValueError, match="xx"):
         LanguageDetector(("nl", "xx")).load()
+
+
+def test_short_texts_use_high_accuracy_long_texts_low():
+    detector = LanguageDetector(("nl", "en", "fr", "de"), accurate_below=100)
+    assert detector._detector_for("Kort bericht") is detector._detector(low=False)
+    assert detector._detector_for("x" * 150) is detector._detector(low=True)
+    assert detector._detector(low=True) is not detector._detector(low=False)
+    assert detector.load() is detector._detector(low=True)  # what setup() warms: the cheap one
+    always_high = LanguageDetector(("nl", "en", "fr", "de"), accurate_below=None)
+    assert always_high._detector_for("x" * 5000) is always_high._detector(low=False)

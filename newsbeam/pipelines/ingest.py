@@ -58,7 +58,10 @@ class IngestConfig:
     def __post_init__(self):
         self.run_id = self.run_id or new_run_id(self.started_at)
         if not self.counts_path:
-            base = tempfile.mkdtemp(prefix="newsbeam-dry-run-") if self.dry_run else self.output
+            # A dry run leaves the output untouched on a local disk; remote workers need a shared place,
+            # so there the (hidden, deleted afterwards) counts file goes under the output.
+            local_dry_run = self.dry_run and "://" not in self.output
+            base = tempfile.mkdtemp(prefix="newsbeam-dry-run-") if local_dry_run else self.output
             self.counts_path = pending_counts_path(base, self.run_id)
 
     @property

@@ -100,8 +100,14 @@ class LanguageDetector:
       cannot be overridden).
     Codes are ISO 639-1 with `nb`/`nn` folded to `no`, like `normalise_language_tag`.
 
+    Accuracy mode: samples shorter than `accurate_below` characters (headlines, teasers) use lingua's
+    high-accuracy models, which are markedly better there; longer ones use the low-accuracy models,
+    which are as accurate on them (benchmarks/results/language_detection.md) and build in about a second
+    instead of ~16 s and ~1 GB. The high-accuracy models are built only when a short text first needs
+    them. `accurate_below=None` always uses high accuracy; `low_accuracy=True` never does.
+
     Nothing is loaded until the first `detect` (or `load`); detectors with the same configuration share one
-    lingua model set per process, built with preloaded models (high accuracy by default).
+    lingua model set per process, built with preloaded models.
     """
 
     def __init__(
@@ -109,6 +115,7 @@ class LanguageDetector:
         languages: Iterable[str] = DEFAULT_LANGUAGES,
         *,
         low_accuracy: bool = False,
+        accurate_below: int | None = 100,
         max_chars: int = 2000,
         min_letters: int = 3,
         min_confidence: float = 0.2,
@@ -118,20 +125,31 @@ class LanguageDetector:
         if not self.languages:
             raise ValueError("no candidate languages")
         self.low_accuracy = low_accuracy
+        self.accurate_below = accurate_below
         self.max_chars = max_chars
         self.min_letters = min_letters
         self.min_confidence = min_confidence
         self.hint_ratio = hint_ratio
 
     def load(self) -> lingua.LanguageDetector:
-        """The shared lingua detector for this configuration, built on first call."""
-        key = (self.languages, self.low_accuracy)
+        """The shared lingua detector for long texts, built on first call (what DoFn.setup should warm)."""
+        return self._detector(low=self.low_accuracy or self.accurate_below is not None)
+
+    def _detector_for(self, sample: str) -> lingua.LanguageDetector:
+        if self.low_accuracy:
+            return self._detector(low=True)
+        if self.accurate_below is None or len(sample) < self.accurate_below:
+            return self._detector(low=False)
+        return self._detector(low=True)
+
+    def _detector(self, *, low: bool) -> lingua.LanguageDetector:
+        key = (self.languages, low)
         detector = _SHARED.get(key)
         if detector is None:
             with _SHARED_LOCK:
                 detector = _SHARED.get(key)
                 if detector is None:
-                    detector = _SHARED[key] = _build(self.languages, self.low_accuracy)
+                    detector = _SHARED[key] = _build(self.languages, low)
         return detector
 
     def detect(self, text: str, hint: str | None = None) -> tuple[str, float | None]:
@@ -140,7 +158,7 @@ class LanguageDetector:
         if sum(ch.isalpha() for ch in sample) < self.min_letters:
             return UNDETERMINED, None
         scores: dict[str, float] = {}
-        for value in self.load().compute_language_confidence_values(sample):
+        for value in self._detector_for(sample).compute_language_confidence_values(sample):
             code = _code(value.language)  # several lingua languages may fold into one code (nb, nn -> no)
             scores[code] = min(1.0, scores.get(code, 0.0) + value.value)
         best_code = max(scores, key=scores.__getitem__, default=UNDETERMINED)

@@ -120,4 +120,6 @@ class ReadSources(beam.PTransform):
             )
         )
         errors = (expanded[ERRORS], read[ERRORS]) | "FlattenReadErrors" >> beam.Flatten()
-        return {RECORDS: read[RECORDS], ERRORS: errors, FEED_STATES: read[FEED_STATES]}
+        # One large file is read by one worker; spreading its records lets every worker normalise them.
+        records = read[RECORDS] | "SpreadRecords" >> beam.Reshuffle()
+        return {RECORDS: records, ERRORS: errors, FEED_STATES: read[FEED_STATES]}
