@@ -1,0 +1,102 @@
+"""Prepare the corpus and train the NER pipeline, recording what went in.
+
+Usage:
+    OMP_NUM_THREADS=1 python training/ner/train.py /work/shared/data/ner \
+        [--config training/ner/config.cfg] [--output training/ner/output/run] \
+        [--seed 0] [--skip-prepare] [--paths.source ... other spacy train overrides]
+
+Two stages build the shipped model (see EVALUATION.md for the exact commands):
+stage 1 trains ``config.cfg`` from scratch on one doc per sentence; stage 2
+fine-tunes its model-best with ``finetune.cfg`` on multi-sentence docs; the
+stage-1 provenance is then nested under ``source_model``.
+
+Runs ``prepare.py`` (unless ``--skip-prepare``), then ``spacy train`` with the
+given config and seed, and writes ``provenance.json`` into the output folder:
+sha256 of every source data file and of the prepared DocBins, the config's
+sha256 and text, the seed, the git commit of the repo, the exact commands and
+the training wall time.  The trained pipelines are ``<output>/model-best`` and
+``<output>/model-last``; ``ship.py`` copies one into the package.
+"""
+import argparse
+import hashlib
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+
+
+def sha256(path):
+    """Hex sha256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def source_model(config_text, overrides):
+    """The pipeline a fine-tuning config sources its components from, if any."""
+    if "--paths.source" in overrides:
+        path = overrides[overrides.index("--paths.source") + 1]
+    else:
+        match = re.search(r'^source = "(.+)"$', config_text, re.M)
+        path = match and match[1]
+    return (REPO / path).resolve() if path else None
+
+
+def run(cmd):
+    """Run a command from the repo root, echo it, fail loudly."""
+    print("+", " ".join(cmd), flush=True)
+    subprocess.run(cmd, cwd=REPO, check=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data_dir")
+    parser.add_argument("--config", default=str(HERE / "config.cfg"))
+    parser.add_argument("--output", default=str(HERE / "output" / "run"))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip-prepare", action="store_true")
+    args, overrides = parser.parse_known_args()  # the rest go to spacy train
+    data_dir, corpus = Path(args.data_dir).resolve(), HERE / "corpus"
+    output = Path(args.output).resolve()
+    commands = []
+    if not args.skip_prepare:
+        commands.append([sys.executable, str(HERE / "prepare.py"), str(data_dir),
+                         "--out", str(corpus)])
+        run(commands[-1])
+    commands.append([sys.executable, "-m", "spacy", "train", args.config,
+                     "--output", str(output), "--system.seed", str(args.seed),
+                     "--code", str(HERE / "news_tokenizer.py"), *overrides])
+    started = time.time()
+    run(commands[-1])
+    seconds = time.time() - started
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO,
+                            capture_output=True, text=True).stdout.strip()
+    provenance = {
+        "data": {str(p.relative_to(data_dir)): sha256(p)
+                 for p in sorted(data_dir.rglob("*")) if p.is_file()},
+        "corpus": {p.name: sha256(p) for p in sorted(corpus.glob("*.spacy"))},
+        "config_sha256": sha256(args.config),
+        "config": Path(args.config).read_text(encoding="utf-8"),
+        "seed": args.seed,
+        "git_commit": commit,
+        "commands": [" ".join(c) for c in commands],
+        "train_seconds": round(seconds),
+        "threads": "OMP_NUM_THREADS=1 (one core)",
+    }
+    source = source_model(Path(args.config).read_text(encoding="utf-8"), overrides)
+    if source and (source.parent / "provenance.json").exists():
+        provenance["source_model"] = json.loads((source.parent / "provenance.json").read_text())
+    (output / "provenance.json").write_text(json.dumps(provenance, indent=2),
+                                            encoding="utf-8")
+    print(f"trained in {seconds / 60:.1f} min; provenance in {output}/provenance.json")
+
+
+if __name__ == "__main__":
+    main()
