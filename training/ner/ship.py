@@ -9,7 +9,7 @@ What it does and why:
   licences) and writes a README.md with provenance, so the folder explains
   itself wherever it is copied;
 * drops what inference does not need: the training-only ``before_init``
-  callback reference in config.cfg (the tokenizer rules it added are saved in
+  callback reference and the stage-1 ``paths.source`` in config.cfg (the tokenizer rules it added are saved in
   ``tokenizer``), and the string store of the training corpus (entity labels
   are kept; every other string is re-derived from the input text);
 * copies ``provenance.json`` (data sha256s, config, seed, commands, time),
@@ -19,6 +19,7 @@ What it does and why:
 """
 import argparse
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -77,6 +78,7 @@ def strip_training_only(dest):
     text = text.replace('[initialize.before_init]\n@callbacks = "newsbeam.news_tokenizer.v1"\n',
                         "")
     text = text.replace("[initialize]\n", "[initialize]\nbefore_init = null\n", 1)
+    text = re.sub(r'^source = ".*"$', "source = null", text, count=1, flags=re.M)
     config.write_text(text, encoding="utf-8")
     strings = dest / "vocab" / "strings.json"
     kept = [s for s in json.loads(strings.read_text(encoding="utf-8")) if s in ("PER", "ORG", "LOC")]

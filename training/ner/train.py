@@ -1,7 +1,7 @@
 """Prepare the corpus and train the NER pipeline, recording what went in.
 
 Usage:
-    OMP_NUM_THREADS=1 python training/ner/train.py /work/shared/data/ner \
+    python training/ner/train.py /work/shared/data/ner \
         [--config training/ner/config.cfg] [--output training/ner/output/run] \
         [--seed 0] [--skip-prepare] [--paths.source ... other spacy train overrides]
 
@@ -20,6 +20,7 @@ the training wall time.  The trained pipelines are ``<output>/model-best`` and
 import argparse
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -49,10 +50,13 @@ def source_model(config_text, overrides):
     return (REPO / path).resolve() if path else None
 
 
+ONE_THREAD = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
 def run(cmd):
-    """Run a command from the repo root, echo it, fail loudly."""
+    """Run a command from the repo root on one thread, echo it, fail loudly."""
     print("+", " ".join(cmd), flush=True)
-    subprocess.run(cmd, cwd=REPO, check=True)
+    subprocess.run(cmd, cwd=REPO, check=True, env={**os.environ, **ONE_THREAD})
 
 
 def main():
