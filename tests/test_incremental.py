@@ -2,7 +2,6 @@
 
 import datetime as dt
 import json
-import os
 import pathlib
 import signal
 import subprocess
@@ -11,7 +10,6 @@ import time
 
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
-import pytest
 
 from newsbeam.cli import main
 from newsbeam.pipelines.lock import OutputLock

@@ -147,33 +147,35 @@ def build_ingest(pipeline: beam.Pipeline, config: IngestConfig) -> None:
     tuple(events) | "AllCounts" >> beam.Flatten() | "RunCounts" >> WriteRunCounts(config.counts_path)
 
 
-def _feed_states_of_run(config: IngestConfig) -> dict:
-    """The state of every feed URL this run named, as saved: validators, failures, next attempt."""
+def summary_header(config: IngestConfig, options: PipelineOptions, result, began: float) -> dict:
+    """What every run summary starts with, batch or streaming: timing, state, runner, models, feed states."""
     urls = {spec.location for spec in config.sources if spec.is_url}
-    return {url: state.to_dict() for url, state in feed_state.load(config.output).items() if url in urls}
+    return {
+        "started_at": config.started_at.isoformat(),
+        "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "seconds": round(time.monotonic() - began, 3),
+        "state": str(result.state),
+        "runner": options.view_as(StandardOptions).runner or "DirectRunner",
+        "output": config.output,
+        "ner_models": {language: spec.label for language, spec in sorted(config.models.items())},
+        "source_specs": [dataclasses.asdict(spec) for spec in config.sources],
+        # The state of every feed URL this run named, as saved: validators, failures, next attempt.
+        "feeds": {url: state.to_dict() for url, state in feed_state.load(config.output).items() if url in urls},
+    }
 
 
 def run_ingest(config: IngestConfig, options: PipelineOptions) -> dict:
     """Run the pipeline to completion and write the run summary (not in a dry run); returns the summary."""
-    standard = options.view_as(StandardOptions)
-    runner = OfflineDirectRunner() if is_direct(standard.runner) else None
+    runner = OfflineDirectRunner() if is_direct(options.view_as(StandardOptions).runner) else None
     began = time.monotonic()
     pipeline = beam.Pipeline(runner=runner, options=options)
     build_ingest(pipeline, config)
     result = pipeline.run()
     result.wait_until_finish()
     summary = {
-        "started_at": config.started_at.isoformat(),
-        "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(),
-        "seconds": round(time.monotonic() - began, 3),
-        "state": str(result.state),
-        "runner": standard.runner or "DirectRunner",
-        "output": config.output,
+        **summary_header(config, options, result, began),
         "dry_run": config.dry_run,
         "since": config.since.isoformat() if config.since else None,
         "until": config.until.isoformat() if config.until else None,
-        "ner_models": {language: spec.label for language, spec in sorted(config.models.items())},
-        "source_specs": [dataclasses.asdict(spec) for spec in config.sources],
-        "feeds": _feed_states_of_run(config),
     }
     return finish_run_summary(config.output, config.run_id, summary, pending=config.counts_path, save=not config.dry_run)

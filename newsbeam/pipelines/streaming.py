@@ -62,7 +62,6 @@ and the signal handlers only act in this process.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import math
 import signal
@@ -91,7 +90,7 @@ from apache_beam.utils.timestamp import Timestamp
 from apache_beam.utils.windowed_value import WindowedValue
 
 from newsbeam.errors import dead_letter_from
-from newsbeam.pipelines.ingest import IngestConfig
+from newsbeam.pipelines.ingest import IngestConfig, summary_header
 from newsbeam.pipelines.runner import OfflineDirectRunner, is_direct
 from newsbeam.schemas import ARTICLE_SCHEMA, ERROR_SCHEMA
 from newsbeam.transforms.enrich.enrich import EnrichArticles
@@ -494,18 +493,9 @@ def run_streaming(config: IngestConfig, options: PipelineOptions, *, poll_interv
         result = pipeline.run()
         result.wait_until_finish()
         stopped_by = "signal" if STOP.is_set() else "stop_after"
-    urls = {spec.location for spec in config.sources}
     summary = {
-        "started_at": config.started_at.isoformat(),
-        "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(),
-        "seconds": round(time.monotonic() - began, 3),
-        "state": str(result.state),
-        "runner": standard.runner or "DirectRunner",
-        "output": config.output,
+        **summary_header(config, options, result, began),
         "dry_run": False,
         "streaming": {"poll_interval": poll_interval, "stop_after": stop_after, "stopped_by": stopped_by},
-        "ner_models": {language: spec.label for language, spec in sorted(config.models.items())},
-        "source_specs": [dataclasses.asdict(spec) for spec in config.sources],
-        "feeds": {url: state.to_dict() for url, state in feed_state.load(config.output).items() if url in urls},
     }
     return finish_run_summary(config.output, config.run_id, summary, pending=config.counts_path)
