@@ -106,3 +106,17 @@ def test_run_counts_document(tmp_path):
     assert document["sources"]["s1"] == {"read": 2, "written": 2, "duplicates": 0, "seen": 0, "filtered": 0, "failed": 0}
     assert document["sources"]["s2"]["failed"] == 1
     assert document["partitions"] == {"date=2023-01-01/lang=en": {"written": 2}}
+
+
+def test_normalise_stamps_each_record_when_no_run_time_is_given():
+    before = dt.datetime.now(dt.timezone.utc)
+    raw = raw_record(source="s", source_type="feed", title="Streaming item", text="The council met on Tuesday evening.")
+
+    def check(rows):
+        (row,) = rows
+        assert before <= row["ingested_at"] <= dt.datetime.now(dt.timezone.utc)
+        assert row["partition_date"] == row["ingested_at"].date().isoformat()  # undated: the ingestion day
+
+    with _pipeline() as pipeline:
+        result = pipeline | beam.Create([raw]) | NormaliseArticles(None, "stream")
+        assert_that(result.articles, check)

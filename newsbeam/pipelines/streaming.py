@@ -377,7 +377,7 @@ def build_streaming(pipeline: beam.Pipeline, config: IngestConfig, *, poll_inter
             ERRORS, FEED_STATES, main="records"
         )
     )
-    normalised = polled.records | "Normalise" >> NormaliseArticles(config.started_at, config.run_id)
+    normalised = polled.records | "Normalise" >> NormaliseArticles(None, config.run_id)  # stamped per record
     committed = (
         pipeline
         | "MatchArticleFiles" >> fileio.MatchFiles(committed_files_pattern(config.articles_dir),

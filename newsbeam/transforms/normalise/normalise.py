@@ -60,7 +60,7 @@ def normalise_record(raw: dict, detector: LanguageDetector, *, ingested_at: dt.d
 
 
 class _Normalise(beam.DoFn):
-    def __init__(self, ingested_at: dt.datetime, run_id: str):
+    def __init__(self, ingested_at: dt.datetime | None, run_id: str):
         self._ingested_at = ingested_at
         self._run_id = run_id
         self._detector = None
@@ -70,16 +70,21 @@ class _Normalise(beam.DoFn):
         self._detector.load()  # the detector's models (shared per process) are built here, not on the first record
 
     def process(self, raw: dict):
+        ingested_at = self._ingested_at or dt.datetime.now(dt.timezone.utc)
         try:
-            yield normalise_record(raw, self._detector, ingested_at=self._ingested_at, run_id=self._run_id)
+            yield normalise_record(raw, self._detector, ingested_at=ingested_at, run_id=self._run_id)
         except Exception as error:
             yield beam.pvalue.TaggedOutput(ERRORS, dead_letter_from(raw.get("source", "?"), error, "normalise"))
 
 
 class NormaliseArticles(beam.PTransform):
-    """Raw records -> article rows (main output) and dead letters (`errors`)."""
+    """Raw records -> article rows (main output) and dead letters (`errors`).
 
-    def __init__(self, ingested_at: dt.datetime, run_id: str):
+    `ingested_at` is the run's start for a batch run (one value per run); None stamps each record when it
+    is normalised, as a long-running streaming job needs.
+    """
+
+    def __init__(self, ingested_at: dt.datetime | None, run_id: str):
         super().__init__()
         self._ingested_at = ingested_at
         self._run_id = run_id
