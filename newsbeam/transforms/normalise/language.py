@@ -116,7 +116,7 @@ class LanguageDetector:
         *,
         low_accuracy: bool = False,
         accurate_below: int | None = 100,
-        max_chars: int = 2000,
+        max_chars: int = 1000,
         min_letters: int = 3,
         min_confidence: float = 0.2,
         hint_ratio: float = 0.5,
