@@ -15,6 +15,7 @@ import os
 import pathlib
 import platform
 import subprocess
+import sys
 import threading
 import time
 
@@ -149,6 +150,19 @@ def run_child(command: list[str], *, env: dict | None = None, check: bool = True
         "stdout": out.decode(errors="replace"),
         "stderr": stderr,
     }
+
+
+def without_output(run: dict) -> dict:
+    """A child run's measurements without its captured stdout/stderr, for the results file."""
+    return {k: v for k, v in run.items() if k not in ("stdout", "stderr")}
+
+
+def run_ingest(source: pathlib.Path, output: pathlib.Path, ner_models: list[str], beam_args: list[str]) -> tuple[dict, dict]:
+    """`newsbeam ingest` as a measured child process; returns the measurements and the run summary."""
+    run = run_child([sys.executable, "-m", "newsbeam.cli", "ingest", "--source", str(source), "--output", str(output),
+                     *[f"--ner-model={m}" for m in ner_models], *beam_args])  # fmt: skip
+    (summary_path,) = (output / "_runs").glob("*.json")
+    return run, json.loads(summary_path.read_text())
 
 
 def append_result(path: str, result: dict) -> None:

@@ -17,7 +17,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from _measure import append_result, load_average, machine, run_child, take_articles  # noqa: E402
+from _measure import append_result, load_average, machine, run_ingest, take_articles, without_output  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 
@@ -38,11 +38,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as work:
             subset = take_articles(args.corpus, size, pathlib.Path(work) / "corpus.jsonl")
             output = pathlib.Path(work) / "out"
-            run = run_child([sys.executable, "-m", "newsbeam.cli", "ingest", "--source", str(subset), "--output",
-                             str(output), *[f"--ner-model={m}" for m in args.ner_model], *args.beam_arg])  # fmt: skip
-            (summary_path,) = (output / "_runs").glob("*.json")
-            written = json.loads(summary_path.read_text())["totals"]["written"]
-        runs[str(size)] = {**{k: v for k, v in run.items() if k not in ("stdout", "stderr")}, "written": written}
+            run, summary = run_ingest(subset, output, args.ner_model, args.beam_arg)
+        runs[str(size)] = {**without_output(run), "written": summary["totals"]["written"]}
         print(f"{size:>6} articles: {run['seconds']:7.1f}s wall, cpu {run['cpu_seconds']}s, peak tree PSS "
               f"{run['peak_tree_pss_mib']} MiB, RSS {run['peak_tree_rss_mib']} MiB, load {run['load_before']}", flush=True)
     small, large = runs[str(min(sizes))], runs[str(max(sizes))]

@@ -24,7 +24,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from _measure import append_result, load_average, machine, run_child, take_articles  # noqa: E402
+from _measure import append_result, load_average, machine, run_child, run_ingest, take_articles, without_output  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 BARE_SPACY = """
@@ -74,10 +74,6 @@ def dataset_facts(output: pathlib.Path) -> dict:
     }
 
 
-def strip(run: dict) -> dict:
-    return {k: v for k, v in run.items() if k not in ("stdout", "stderr")}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", help="JSON Lines corpus (e.g. reuters21578.jsonl)")
@@ -96,11 +92,7 @@ def main() -> None:
         bare_run = run_child([sys.executable, "-c", BARE_SPACY, str(texts), *args.ner_model])
         bare = json.loads(bare_run["stdout"])
         output = pathlib.Path(work) / "out"
-        pipeline_cmd = [sys.executable, "-m", "newsbeam.cli", "ingest", "--source", str(subset), "--output", str(output),
-                        *[f"--ner-model={m}" for m in args.ner_model], *args.beam_arg]  # fmt: skip
-        pipe_run = run_child(pipeline_cmd)
-        (summary_path,) = (output / "_runs").glob("*.json")
-        summary = json.loads(summary_path.read_text())
+        pipe_run, summary = run_ingest(subset, output, args.ner_model, args.beam_arg)
         facts = dataset_facts(output)
 
     result = {
@@ -110,8 +102,8 @@ def main() -> None:
         "articles": args.articles,
         "beam_args": args.beam_arg,
         "model": bare["model"],
-        "bare_spacy": {**strip(bare_run), **{k: round(v, 2) if isinstance(v, float) else v for k, v in bare.items()}},
-        "pipeline": {**strip(pipe_run), "pipeline_seconds": summary["seconds"], "totals": summary["totals"], **facts},
+        "bare_spacy": {**without_output(bare_run), **{k: round(v, 2) if isinstance(v, float) else v for k, v in bare.items()}},
+        "pipeline": {**without_output(pipe_run), "pipeline_seconds": summary["seconds"], "totals": summary["totals"], **facts},
         "ratio_wall": round(pipe_run["seconds"] / bare_run["seconds"], 3),
         "ratio_peak_tree_pss": round(pipe_run["peak_tree_pss_mib"] / bare_run["peak_tree_pss_mib"], 3),
         "load_end": load_average(),

@@ -23,7 +23,7 @@ import tempfile
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from _measure import append_result, load_average, machine, run_child, take_articles  # noqa: E402
+from _measure import append_result, load_average, machine, run_child, run_ingest, take_articles, without_output  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 
@@ -100,12 +100,7 @@ def main() -> None:
         plain_run = run_child([sys.executable, __file__, "run", str(subset), "--articles", str(args.articles),
                                "--output", str(pathlib.Path(work) / "plain"), "--model", model], env=env)  # fmt: skip
         output = pathlib.Path(work) / "out"
-        pipe_run = run_child([sys.executable, "-m", "newsbeam.cli", "ingest", "--source", str(subset),
-                              "--output", str(output), *[f"--ner-model={m}" for m in args.ner_model],
-                              *args.beam_arg])  # fmt: skip
-        (summary_path,) = (output / "_runs").glob("*.json")
-        summary = json.loads(summary_path.read_text())
-    strip = lambda run: {k: v for k, v in run.items() if k not in ("stdout", "stderr")}  # noqa: E731
+        pipe_run, summary = run_ingest(subset, output, args.ner_model, args.beam_arg)
     result = {
         "benchmark": "plain_script",
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -113,8 +108,8 @@ def main() -> None:
         "articles": args.articles,
         "beam_args": args.beam_arg,
         "model": model,
-        "plain": {**strip(plain_run), **json.loads(plain_run["stdout"].strip().splitlines()[-1])},
-        "pipeline": {**strip(pipe_run), "pipeline_seconds": summary["seconds"], "totals": summary["totals"]},
+        "plain": {**without_output(plain_run), **json.loads(plain_run["stdout"].strip().splitlines()[-1])},
+        "pipeline": {**without_output(pipe_run), "pipeline_seconds": summary["seconds"], "totals": summary["totals"]},
         "ratio_wall_pipeline_over_plain": round(pipe_run["seconds"] / plain_run["seconds"], 3),
         "ratio_cpu_pipeline_over_plain": round(pipe_run["cpu_seconds"] / max(plain_run["cpu_seconds"], 0.1), 3),
         "load_end": load_average(),
