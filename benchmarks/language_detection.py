@@ -167,7 +167,8 @@ def main(argv: list[str] | None = None) -> None:
             articles.append(text)
 
     detectors = [
-        ("lingua high below 100 chars, low above, 51 languages (newsbeam)", "lingua", {}, True),
+        ("lingua low, short or word-poor texts re-scored by high accuracy over the top 5 (newsbeam)", "lingua", {}, True),
+        ("the same, top 3", "lingua", {"refine_candidates": 3}, False),
         ("lingua high, default 51 languages", "lingua", {"accurate_below": None}, True),
         ("lingua high, default 51, no `und` threshold", "lingua", {"accurate_below": None, "min_confidence": 0.0}, False),
         ("lingua low, default 51 languages", "lingua", {"low_accuracy": True}, True),

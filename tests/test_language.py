@@ -38,7 +38,7 @@ def test_normalised_tags_are_safe_path_segments():
 
 @pytest.fixture(scope="module")
 def detector() -> LanguageDetector:
-    """The production configuration (high accuracy, default languages), loaded once for the module."""
+    """The production configuration (default languages and accuracy policy), loaded once for the module."""
     return LanguageDetector()
 
 
@@ -122,9 +122,8 @@ class _FakeLingua:
 
 def _with_values(monkeypatch, values: dict[str, float]) -> LanguageDetector:
     fake = _FakeLingua(values)
-    detector = LanguageDetector(("nl", "de", "en", "nb", "nn"))
-    monkeypatch.setattr(detector, "_detector_for", lambda sample: fake)
-    return detector
+    monkeypatch.setattr(language, "_shared", lambda key: fake)
+    return LanguageDetector(("nl", "de", "en", "nb", "nn"))
 
 
 @pytest.mark.parametrize(
@@ -142,7 +141,7 @@ def _with_values(monkeypatch, values: dict[str, float]) -> LanguageDetector:
     ],
 )
 def test_detection_policy(monkeypatch, values, hint, expected):
-    code, confidence = _with_values(monkeypatch, values).detect("some text to score", hint)
+    code, confidence = _with_values(monkeypatch, values).detect(ENGLISH_BODY[0] + " " + ENGLISH_BODY[1], hint)
     assert code == expected[0]
     assert confidence == (None if expected[1] is None else pytest.approx(expected[1]))
 
@@ -151,12 +150,12 @@ def test_nothing_is_built_until_first_use_and_models_are_shared(monkeypatch):
     built = []
     monkeypatch.setattr(language, "_SHARED", {})
     fake = _FakeLingua({"nl": 1.0})
-    monkeypatch.setattr(language, "_build", lambda languages, low: built.append((languages, low)) or fake)
+    monkeypatch.setattr(language, "_build", lambda *key: built.append(key) or fake)
     first, second = LanguageDetector(("nl", "en")), LanguageDetector(("en", "nl"))
     assert built == []
     assert first.detect("goedemorgen allemaal") == ("nl", 1.0)
     assert second.detect("nog een zin") == ("nl", 1.0)
-    assert built == [(("en", "nl"), False)]
+    assert built == [(("en", "nl"), True, True)]  # low accuracy, preloaded; one candidate: nothing to refine
 
 
 def test_detector_pickles_without_its_models(detector):
@@ -169,11 +168,42 @@ def test_unknown_candidate_language_is_rejected_on_build():
         LanguageDetector(("nl", "xx")).load()
 
 
-def test_short_texts_use_high_accuracy_long_texts_low():
-    detector = LanguageDetector(("nl", "en", "fr", "de"), accurate_below=100)
-    assert detector._detector_for("Kort bericht") is detector._detector(low=False)
-    assert detector._detector_for("x" * 150) is detector._detector(low=True)
-    assert detector._detector(low=True) is not detector._detector(low=False)
-    assert detector.load() is detector._detector(low=True)  # what setup() warms: the cheap one
+EARNINGS_TABLE = (
+    "NORTHWIND TRADING CORP 3RD QTR NET\n\nShr 41 cts vs 37 cts\nNet 2,817,000 vs 2,540,000\n"
+    "Revs 61.2 mln vs 55.9 mln\nNine mths\nShr 1.12 dlrs vs 98 cts\nNet 7,702,000 vs 6,731,000\n"
+    "Revs 176.4 mln vs 160.3 mln\nAvg shrs 6,880,000 vs 6,850,000"
+)
+
+
+def test_short_and_word_poor_samples_are_refined():
+    detector = LanguageDetector()
+    assert detector._needs_refining("Kort bericht over de dijken")
+    assert detector._needs_refining(EARNINGS_TABLE)
+    assert not detector._needs_refining(CLEAR["nl"] + " " + CLEAR["nl"])
+    assert not LanguageDetector(low_accuracy=True)._needs_refining("Kort bericht")
+    assert not LanguageDetector(accurate_below=None)._needs_refining("Kort bericht")
+
+
+def test_refinement_rescores_the_top_candidates_and_the_hint_with_high_accuracy(monkeypatch):
+    low = _FakeLingua({"lt": 0.90, "fr": 0.06, "sv": 0.03, "en": 0.01, "de": 0.0})
+    high = _FakeLingua({"en": 0.62, "lt": 0.30, "fr": 0.08})  # what lingua's high-accuracy models say
+    asked = []
+    monkeypatch.setattr(language, "_shared", lambda key: low if key[1] else asked.append(key) or high)
+    detector = LanguageDetector(refine_candidates=2)
+    assert detector.detect(EARNINGS_TABLE, hint="nl") == ("en", pytest.approx(0.62))
+    assert asked == [(("fr", "lt", "nl"), False, False)]  # top 2 plus the hint; models load lazily
+    assert detector.detect(CLEAR["nl"] + " " + CLEAR["nl"]) == ("lt", pytest.approx(0.90))  # prose: not refined
+    assert len(asked) == 1
+    high.values = {"lt": 0.40, "fr": 0.35, "nl": 0.25}  # refined, but no clear winner
+    assert detector.detect(EARNINGS_TABLE) == ("und", 0.0)
+
+
+def test_earnings_table_is_not_given_a_foreign_language(detector):
+    # lingua's low-accuracy models alone label such tables Lithuanian, French or Swedish with high confidence.
+    assert detector.detect(EARNINGS_TABLE)[0] in ("en", "und")
+
+
+def test_full_high_accuracy_on_request():
     always_high = LanguageDetector(("nl", "en", "fr", "de"), accurate_below=None)
-    assert always_high._detector_for("x" * 5000) is always_high._detector(low=False)
+    assert always_high.load() is always_high._detector(low=False)
+    assert LanguageDetector(("nl", "en", "fr", "de")).load() is LanguageDetector(("de", "fr", "en", "nl"))._detector(low=True)

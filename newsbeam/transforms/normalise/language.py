@@ -81,9 +81,21 @@ CORE_LANGUAGES: tuple[str, ...] = (
 )  # fmt: skip
 
 # One lingua detector per configuration per process: Beam runs several DoFn instances per worker, and a
-# high-accuracy detector over the default languages holds ~0.5 GB of n-gram models.
-_SHARED: dict[tuple[tuple[str, ...], bool], lingua.LanguageDetector] = {}
+# high-accuracy detector over the default languages holds ~1 GB of n-gram models. Keys are
+# (languages, low accuracy, preloaded); lingua itself caches each language's models process-wide.
+_SHARED: dict[tuple[tuple[str, ...], bool, bool], lingua.LanguageDetector] = {}
 _SHARED_LOCK = threading.Lock()
+_WORD_EDGES = ".,;:!?()[]{}\"'«»“”‘’"
+
+
+def _shared(key: tuple[tuple[str, ...], bool, bool]) -> lingua.LanguageDetector:
+    detector = _SHARED.get(key)
+    if detector is None:
+        with _SHARED_LOCK:
+            detector = _SHARED.get(key)
+            if detector is None:
+                detector = _SHARED[key] = _build(*key)
+    return detector
 
 
 class LanguageDetector:
@@ -92,22 +104,27 @@ class LanguageDetector:
     Policy of `detect`:
     - only the first `max_chars` characters are read (cut at a space), which is plenty for the n-gram models;
     - text with fewer than `min_letters` letters, or that lingua cannot score, is `("und", None)`;
-    - lingua's relative confidence of the best candidate is returned; below `min_confidence` the text
-      is ambiguous and gives `("und", 0.0)`, unless the hint settles it;
+    - lingua's relative confidence of the best candidate is returned; below `min_confidence`, or for a
+      refined sample (see below) below `min_margin` times the runner-up's, the text is ambiguous and
+      gives `("und", 0.0)`, unless the hint settles it (confidences shared among a few refined candidates
+      are high even for a tie, so there the margin is what tells a clear winner);
     - the hint (a declared language, normalised) is taken, with its own confidence, when it is a candidate
       whose confidence is at least `hint_ratio` times the best one's: it settles near-ties and ambiguous
       short texts but never overrides a clear detection (with the default 0.5, a best candidate above 2/3
       cannot be overridden).
     Codes are ISO 639-1 with `nb`/`nn` folded to `no`, like `normalise_language_tag`.
 
-    Accuracy mode: samples shorter than `accurate_below` characters (headlines, teasers) use lingua's
-    high-accuracy models, which are markedly better there; longer ones use the low-accuracy models,
-    which are as accurate on them (benchmarks/results/language_detection.md) and build in about a second
-    instead of ~16 s and ~1 GB. The high-accuracy models are built only when a short text first needs
-    them. `accurate_below=None` always uses high accuracy; `low_accuracy=True` never does.
+    Accuracy: lingua's low-accuracy models score every sample; they build in about a second and are as
+    accurate as the high-accuracy ones on running prose (benchmarks/results/language_detection.md). Where
+    they are unreliable, on samples shorter than `accurate_below` characters (headlines, teasers) or with
+    less than `min_word_share` of alphabetic tokens (tables of figures, which they label Lithuanian or
+    French with high confidence), the sample is scored again by the high-accuracy models of its
+    `refine_candidates` best candidates (plus the hint). Those models load per language on first use and
+    lingua shares them process-wide, so a worker never pays the ~16 s, ~1 GB build of all of them.
+    `accurate_below=None` scores everything with the full high-accuracy set; `low_accuracy=True` never refines.
 
     Nothing is loaded until the first `detect` (or `load`); detectors with the same configuration share one
-    lingua model set per process, built with preloaded models.
+    lingua detector per process.
     """
 
     def __init__(
@@ -116,65 +133,82 @@ class LanguageDetector:
         *,
         low_accuracy: bool = False,
         accurate_below: int | None = 100,
+        min_word_share: float = 0.75,
+        refine_candidates: int = 5,
         max_chars: int = 1000,
         min_letters: int = 3,
         min_confidence: float = 0.2,
+        min_margin: float = 1.5,
         hint_ratio: float = 0.5,
     ):
         self.languages = tuple(sorted({code.lower() for code in languages}))
         if not self.languages:
             raise ValueError("no candidate languages")
+        self._codes = frozenset(_FOLD.get(code, code) for code in self.languages)
         self.low_accuracy = low_accuracy
         self.accurate_below = accurate_below
+        self.min_word_share = min_word_share
+        self.refine_candidates = refine_candidates
         self.max_chars = max_chars
         self.min_letters = min_letters
         self.min_confidence = min_confidence
+        self.min_margin = min_margin
         self.hint_ratio = hint_ratio
 
     def load(self) -> lingua.LanguageDetector:
-        """The shared lingua detector for long texts, built on first call (what DoFn.setup should warm)."""
-        return self._detector(low=self.low_accuracy or self.accurate_below is not None)
-
-    def _detector_for(self, sample: str) -> lingua.LanguageDetector:
-        if self.low_accuracy:
-            return self._detector(low=True)
-        if self.accurate_below is None or len(sample) < self.accurate_below:
-            return self._detector(low=False)
-        return self._detector(low=True)
+        """The shared lingua detector that scores every sample, built on first call (what DoFn.setup should warm)."""
+        return self._detector(low=self.accurate_below is not None)
 
     def _detector(self, *, low: bool) -> lingua.LanguageDetector:
-        key = (self.languages, low)
-        detector = _SHARED.get(key)
-        if detector is None:
-            with _SHARED_LOCK:
-                detector = _SHARED.get(key)
-                if detector is None:
-                    detector = _SHARED[key] = _build(self.languages, low)
-        return detector
+        return _shared((self.languages, low, True))
+
+    def _needs_refining(self, sample: str) -> bool:
+        if self.low_accuracy or self.accurate_below is None:
+            return False
+        if len(sample) < self.accurate_below:
+            return True
+        tokens = sample.split()
+        words = sum(token.strip(_WORD_EDGES).isalpha() for token in tokens)
+        return words < self.min_word_share * len(tokens)
+
+    def _scores(self, sample: str, hint: str | None) -> tuple[dict[str, float], bool]:
+        """Confidence per code, and whether the sample was refined."""
+        values = self.load().compute_language_confidence_values(sample)
+        refined = False
+        if self._needs_refining(sample):
+            candidates = {_code(value.language) for value in values[: self.refine_candidates] if value.value > 0.0}
+            if hint in self._codes:
+                candidates.add(hint)
+            if len(candidates) > 1:
+                values = _shared((tuple(sorted(candidates)), False, False)).compute_language_confidence_values(sample)
+                refined = True
+        scores: dict[str, float] = {}
+        for value in values:
+            code = _code(value.language)  # several lingua languages may fold into one code (nb, nn -> no)
+            scores[code] = min(1.0, scores.get(code, 0.0) + value.value)
+        return scores, refined
 
     def detect(self, text: str, hint: str | None = None) -> tuple[str, float | None]:
         """ISO 639-1 code and confidence in [0, 1]; `("und", None)` without signal, `("und", 0.0)` when ambiguous."""
         sample = _prefix(text or "", self.max_chars)
         if sum(ch.isalpha() for ch in sample) < self.min_letters:
             return UNDETERMINED, None
-        scores: dict[str, float] = {}
-        for value in self._detector_for(sample).compute_language_confidence_values(sample):
-            code = _code(value.language)  # several lingua languages may fold into one code (nb, nn -> no)
-            scores[code] = min(1.0, scores.get(code, 0.0) + value.value)
+        hinted = normalise_language_tag(hint)
+        scores, refined = self._scores(sample, hinted)
+        ranked = sorted(scores.values(), reverse=True) + [0.0, 0.0]
         best_code = max(scores, key=scores.__getitem__, default=UNDETERMINED)
         best = scores.get(best_code, 0.0)
         if best <= 0.0:
             return UNDETERMINED, None
-        hinted = normalise_language_tag(hint)
         hint_value = scores.get(hinted, 0.0) if hinted else 0.0
         if hint_value > 0.0 and hint_value >= self.hint_ratio * best:
             return hinted, hint_value  # the hint agrees with the best candidate or breaks a near-tie
-        if best < self.min_confidence:
+        if best < self.min_confidence or (refined and best < self.min_margin * ranked[1]):
             return UNDETERMINED, 0.0
         return best_code, best
 
 
-def _build(languages: tuple[str, ...], low_accuracy: bool) -> lingua.LanguageDetector:
+def _build(languages: tuple[str, ...], low_accuracy: bool, preload: bool) -> lingua.LanguageDetector:
     from lingua import IsoCode639_1, LanguageDetectorBuilder
 
     # lingua knows Norwegian only as its two written standards.
@@ -186,7 +220,7 @@ def _build(languages: tuple[str, ...], low_accuracy: bool) -> lingua.LanguageDet
     builder = LanguageDetectorBuilder.from_iso_codes_639_1(*codes)
     if low_accuracy:
         builder = builder.with_low_accuracy_mode()
-    return builder.with_preloaded_language_models().build()
+    return (builder.with_preloaded_language_models() if preload else builder).build()
 
 
 def _code(language) -> str:
