@@ -11,9 +11,12 @@ Milestones (first occurrence unless stated):
   imports_done            newsbeam.cli + the ingest pipeline module (apache_beam, spacy, pyarrow, ...) imported
   pipeline_run_called     CLI checks, model resolution, lock, graph built; Beam's Pipeline.run entered
   read_first_source       ReadInput.process entered
-  lingua_build            start/end of building the lingua detector (in _Normalise.setup)
   first_record_normalised normalise_record returned once
   last_record_normalised  (last occurrence)
+  lingua_build            start/end of building each lingua detector: the low-accuracy one in
+                          DetectLanguage's setup, then small high-accuracy ones when samples need refining
+  first_language_detected LanguageDetector.detect returned once (after deduplication)
+  last_language_detected  (last occurrence)
   spacy_load              start/end of loading each spaCy pipeline (lazily, in the first batch)
   first_ner_batch         start/end of the first RunInference batch
   first_file_written      first Parquet partition file written
@@ -86,6 +89,7 @@ around(beam.Pipeline, "run", "pipeline_run_called")
 around(read.ReadInput, "process", "read_first_source")
 around(language, "_build", "lingua_build", every=True)
 normalised = first_and_last(normalise, "normalise_record", "first_record_normalised", "last_record_normalised")
+detected = first_and_last(language.LanguageDetector, "detect", "first_language_detected", "last_language_detected")
 around(registry.ModelSpec, "load", "spacy_load", every=True)
 around(ner.SpacyNERModelHandler, "run_inference", "first_ner_batch")
 around(parquet, "write_atomically", "first_file_written")
@@ -93,6 +97,8 @@ code = newsbeam.cli.main(sys.argv[1:])
 mark("exit")
 if "last" in normalised:
     events.append(("last_record_normalised", normalised["last"]))
+if "last" in detected:
+    events.append(("last_language_detected", detected["last"]))
 print(json.dumps({"code": code, "events": sorted(events, key=lambda e: e[1])}))
 """
 

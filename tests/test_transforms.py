@@ -10,6 +10,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from newsbeam.pipelines.runner import OfflineDirectRunner
 from newsbeam.transforms.enrich.enrich import EnrichArticles
 from newsbeam.transforms.normalise.dedup import DeduplicateArticles
+from newsbeam.transforms.normalise.detect import DetectLanguage
 from newsbeam.transforms.normalise.normalise import NormaliseArticles
 from newsbeam.transforms.sink.run_summary import WriteRunCounts, partition_event, source_event
 from newsbeam.transforms.sources.read import ReadSources
@@ -57,7 +58,7 @@ def test_normalise_articles_rows_and_dead_letters():
     def check(rows):
         (row,) = rows
         assert row["title"] == "Hello world" and row["text"].startswith("The government announced")
-        assert row["url"] == "https://e.org/a" and row["language"] == "en"
+        assert row["url"] == "https://e.org/a" and row["language"] is None  # nothing declared; detected later
         assert row["published_at"] == dt.datetime(2022, 3, 14, 9, tzinfo=dt.timezone.utc)
         assert row["partition_date"] == "2022-03-14" and row["run_id"] == "r1" and row["ingested_at"] == NOW
         assert len(row["id"]) == 32 and len(row["content_hash"]) == 32
@@ -67,6 +68,24 @@ def test_normalise_articles_rows_and_dead_letters():
         assert_that(result.articles, check)
         assert_that(result.errors | beam.Map(lambda e: (e["stage"], e["reason"])),
                     equal_to([("normalise", "empty_article")]), label="errors")  # fmt: skip
+
+
+def test_language_is_detected_from_the_text_with_the_declared_language_as_a_hint():
+    rows = [
+        {"id": "1", "source": "s", "language": "en", "title": "Kabinet trekt extra geld uit voor dijken",
+         "text": "Het kabinet wil volgend jaar meer geld uittrekken voor de versterking van de dijken."},
+        {"id": "2", "source": "s", "language": "nl", "title": None, "text": "Station Zuid"},
+        {"id": "3", "source": "s", "language": None, "title": None, "text": "12345 !!!"},
+        {"id": "4", "source": "s", "language": None, "title": "no text field"},
+    ]  # fmt: skip
+    with _pipeline() as pipeline:
+        result = pipeline | beam.Create(rows) | DetectLanguage()
+        assert_that(
+            result.articles | beam.Map(lambda r: (r["id"], r["language"], r["language_confidence"] is not None)),
+            equal_to([("1", "nl", True), ("2", "nl", True), ("3", "und", False)]),
+        )  # 1: a wrong declaration never beats a clear detection; 2: the declaration settles a short text
+        assert_that(result.errors | beam.Map(lambda e: (e["source"], e["stage"], e["record_id"])),
+                    equal_to([("s", "normalise", "4")]), label="errors")  # fmt: skip
 
 
 def _row(article_id, source, text="t", published=None, url=None):

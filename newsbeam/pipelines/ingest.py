@@ -1,4 +1,4 @@
-"""The ingest pipeline: sources -> normalise -> deduplicate -> enrich -> Parquet, plus dead letters and counts."""
+"""The ingest pipeline: sources -> normalise -> deduplicate -> language -> enrich -> Parquet, plus dead letters and counts."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from newsbeam.schemas import ARTICLE_SCHEMA, ERROR_SCHEMA
 from newsbeam.transforms.enrich.enrich import EnrichArticles
 from newsbeam.transforms.enrich.registry import ModelSpec
 from newsbeam.transforms.normalise.dedup import DUPLICATES, SEEN, DeduplicateArticles
+from newsbeam.transforms.normalise.detect import DetectLanguage
 from newsbeam.transforms.normalise.normalise import NormaliseArticles
 from newsbeam.transforms.normalise.seen import ReadCommittedIds
 from newsbeam.transforms.sink.feed_states import SaveFeedStates
@@ -110,8 +111,9 @@ def build_ingest(pipeline: beam.Pipeline, config: IngestConfig) -> None:
         | "CommittedIds" >> ReadCommittedIds(config.articles_dir)
     )
     deduplicated = articles | "Deduplicate" >> DeduplicateArticles(committed)
-    enriched = deduplicated.unique | "Enrich" >> EnrichArticles(config.models)
-    errors = (read["errors"], normalised.errors, enriched["errors"])
+    detected = deduplicated.unique | "Language" >> DetectLanguage()
+    enriched = detected.articles | "Enrich" >> EnrichArticles(config.models)
+    errors = (read["errors"], normalised.errors, detected.errors, enriched["errors"])
     events = [
         read["records"] | "CountRead" >> beam.Map(lambda raw: source_event(raw["source"], "read")),
         deduplicated[DUPLICATES] | "CountDuplicates" >> beam.Map(_counter("duplicates")),

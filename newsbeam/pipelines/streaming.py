@@ -5,7 +5,7 @@ The graph:
     PollTicks ─> (url, tick) ─> PollFeed ─> NormaliseArticles ─> DropCommitted ─> FirstSighting ─>
     (a tick per poll          (stateful,                       (side input:     (stateful,
      interval)                 keyed by URL)                     dataset's ids)   keyed by id)
-        WindowInto(FixedWindows(poll interval)) ─> EnrichArticles ─> WriteBundles (articles/, errors/)
+        WindowInto(FixedWindows(poll interval)) ─> DetectLanguage ─> EnrichArticles ─> WriteBundles (articles/, errors/)
 
 - Polling. `PollTicks` emits one tick per poll interval, timestamped with its due time (the event
   time of everything that poll reads). Each tick fans out to every feed URL. `PollFeed`, a stateful
@@ -95,6 +95,7 @@ from newsbeam.pipelines.runner import OfflineDirectRunner, is_direct
 from newsbeam.schemas import ARTICLE_SCHEMA, ERROR_SCHEMA
 from newsbeam.transforms.enrich.enrich import EnrichArticles
 from newsbeam.transforms.normalise.dedup import DUPLICATES, SEEN
+from newsbeam.transforms.normalise.detect import DetectLanguage
 from newsbeam.transforms.normalise.normalise import NormaliseArticles
 from newsbeam.transforms.normalise.seen import committed_files_pattern, is_visible
 from newsbeam.transforms.sink.feed_states import SaveFeedStates
@@ -387,17 +388,14 @@ def build_streaming(pipeline: beam.Pipeline, config: IngestConfig, *, poll_inter
     )  # fmt: skip
     deduplicated = normalised.articles | "Deduplicate" >> DeduplicateStream(committed)
     windowing = window.FixedWindows(poll_interval, offset=started % poll_interval)
-    enriched = (
-        deduplicated["unique"]
-        | "Window" >> beam.WindowInto(windowing)
-        | "Enrich" >> EnrichArticles(config.models)
-    )
+    detected = deduplicated["unique"] | "Window" >> beam.WindowInto(windowing) | "Language" >> DetectLanguage()
+    enriched = detected.articles | "Enrich" >> EnrichArticles(config.models)
     written = enriched["articles"] | "WriteArticles" >> beam.ParDo(
         WriteBundles(config.articles_dir, ARTICLE_SCHEMA, article_partition, config.run_id)
     ).with_outputs(WRITTEN, ERRORS, main="files")
     early_errors = (polled[ERRORS], normalised.errors) | "EarlyErrors" >> beam.Flatten()
     all_errors = (
-        (early_errors | "WindowErrors" >> beam.WindowInto(windowing), enriched["errors"], written[ERRORS])
+        (early_errors | "WindowErrors" >> beam.WindowInto(windowing), detected.errors, enriched["errors"], written[ERRORS])
         | "AllErrors" >> beam.Flatten()
         | "StampRunId" >> beam.Map(lambda row, run_id: {**row, "run_id": run_id}, config.run_id)
     )

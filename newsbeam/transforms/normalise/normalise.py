@@ -1,4 +1,8 @@
-"""NormaliseArticles: raw records to article rows (text, URL, dates, language, identity); failures to dead letters."""
+"""NormaliseArticles: raw records to article rows (text, URL, dates, identity); failures to dead letters.
+
+The language is detected later, after deduplication (`detect.DetectLanguage`); a row leaves here with its
+declared language, normalised, or None.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,9 @@ import apache_beam as beam
 from newsbeam.errors import NewsbeamError, dead_letter_from
 from newsbeam.schemas import SCHEMA_VERSION
 from newsbeam.transforms.normalise import dates, identity
-from newsbeam.transforms.normalise.language import LanguageDetector, normalise_language_tag
+from newsbeam.transforms.normalise.language import normalise_language_tag
 from newsbeam.transforms.normalise.text import clean_text, html_to_text, looks_like_html, single_line
 from newsbeam.transforms.normalise.urls import canonical_url
-from newsbeam.transforms.sink.partitions import safe_language
 
 ERRORS = "errors"
 
@@ -24,7 +27,7 @@ def _body(raw: dict) -> str:
     return clean_text(text)
 
 
-def normalise_record(raw: dict, detector: LanguageDetector, *, ingested_at: dt.datetime, run_id: str) -> dict:
+def normalise_record(raw: dict, *, ingested_at: dt.datetime, run_id: str) -> dict:
     """One article row (everything but entities and sentiment); raises NewsbeamError when nothing is left."""
     title = single_line(raw.get("title"))
     text = _body(raw)
@@ -32,8 +35,6 @@ def normalise_record(raw: dict, detector: LanguageDetector, *, ingested_at: dt.d
         raise NewsbeamError("normalise", "empty_article", "neither title nor text after clean-up")
     url = canonical_url(raw.get("url"))
     published = dates.first_date(*raw["date_raws"], now=ingested_at)
-    hint = normalise_language_tag(raw.get("language_hint"))
-    language, confidence = detector.detect(f"{title}\n\n{text}" if title else text, hint=hint)
     hashed = identity.content_hash(title, text)
     key = identity.identity_key(raw.get("explicit_id"), url, hashed, raw["source"])
     return {
@@ -49,8 +50,8 @@ def normalise_record(raw: dict, detector: LanguageDetector, *, ingested_at: dt.d
         "published_at": published.at,
         "published_precision": published.precision,
         "published_raw": published.raw,
-        "language": safe_language(language),
-        "language_confidence": confidence,
+        "language": normalise_language_tag(raw.get("language_hint")),  # declared; DetectLanguage decides
+        "language_confidence": None,
         "content_hash": hashed,
         "ingested_at": ingested_at,
         "run_id": run_id,
@@ -63,16 +64,11 @@ class _Normalise(beam.DoFn):
     def __init__(self, ingested_at: dt.datetime | None, run_id: str):
         self._ingested_at = ingested_at
         self._run_id = run_id
-        self._detector = None
-
-    def setup(self):
-        self._detector = LanguageDetector()
-        self._detector.load()  # the detector's models (shared per process) are built here, not on the first record
 
     def process(self, raw: dict):
         ingested_at = self._ingested_at or dt.datetime.now(dt.timezone.utc)
         try:
-            yield normalise_record(raw, self._detector, ingested_at=ingested_at, run_id=self._run_id)
+            yield normalise_record(raw, ingested_at=ingested_at, run_id=self._run_id)
         except Exception as error:
             yield beam.pvalue.TaggedOutput(ERRORS, dead_letter_from(raw.get("source", "?"), error, "normalise"))
 
