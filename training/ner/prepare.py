@@ -3,12 +3,14 @@
 Usage:
     python training/ner/prepare.py /work/shared/data/ner [--out training/ner/corpus]
 
-Writes ``train.spacy`` (all WikiANN train + Europeana train blocks, one
-doc per sentence), ``train_grouped.spacy`` (the same sentences, consecutive
-ones joined into docs of at most GROUP_TOKENS tokens, so the model also sees
-sentence boundaries and capitalised sentence starts inside a text, as in a
-raw article) and ``dev.spacy`` (the first DEV_PER_LANG WikiANN dev sentences per language +
-Europeana dev blocks) to the output folder.  WikiANN test and Europeana test
+Writes ``train.spacy`` (all WikiANN train sentences, the WikiANN dev
+sentences after the first DEV_PER_LANG of each language, and the Europeana
+train blocks, one doc per sentence), ``train_grouped.spacy`` (the same
+sentences, consecutive ones joined into docs of at most GROUP_TOKENS tokens, so
+the model also sees sentence boundaries and capitalised sentence starts inside
+a text, as in a raw article) and ``dev.spacy`` (the first DEV_PER_LANG WikiANN
+dev sentences per language + Europeana dev blocks; used only to pick the best
+checkpoint) to the output folder.  WikiANN test and Europeana test
 are never written here: ``evaluate.py`` reads them with the same functions.
 
 Why it re-tokenises: the shipped pipeline sees raw article text, so each
@@ -205,10 +207,11 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     sets = {"train": [], "train_grouped": [], "dev": []}
     for lang in LANGS:
-        wiki = wikiann_records(args.data_dir, lang, "train")
+        wiki_dev = wikiann_records(args.data_dir, lang, "dev")
+        wiki = wikiann_records(args.data_dir, lang, "train") + wiki_dev[DEV_PER_LANG:]
         sets["train"] += wiki
         sets["train_grouped"] += group_records(wiki)
-        sets["dev"] += wikiann_records(args.data_dir, lang, "dev")[:DEV_PER_LANG]
+        sets["dev"] += wiki_dev[:DEV_PER_LANG]
         if lang in EUROPEANA:
             enp = europeana_records(args.data_dir, lang, "train")
             sets["train"] += enp
