@@ -207,3 +207,4 @@ def test_full_high_accuracy_on_request():
     always_high = LanguageDetector(("nl", "en", "fr", "de"), accurate_below=None)
     assert always_high.load() is always_high._detector(low=False)
     assert LanguageDetector(("nl", "en", "fr", "de")).load() is LanguageDetector(("de", "fr", "en", "nl"))._detector(low=True)
+    assert LanguageDetector(("nl", "en"), low_accuracy=True, accurate_below=None).load() is LanguageDetector(("nl", "en"))._detector(low=True)

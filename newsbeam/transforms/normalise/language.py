@@ -157,7 +157,7 @@ class LanguageDetector:
 
     def load(self) -> lingua.LanguageDetector:
         """The shared lingua detector that scores every sample, built on first call (what DoFn.setup should warm)."""
-        return self._detector(low=self.accurate_below is not None)
+        return self._detector(low=self.low_accuracy or self.accurate_below is not None)
 
     def _detector(self, *, low: bool) -> lingua.LanguageDetector:
         return _shared((self.languages, low, True))
@@ -195,7 +195,6 @@ class LanguageDetector:
             return UNDETERMINED, None
         hinted = normalise_language_tag(hint)
         scores, refined = self._scores(sample, hinted)
-        ranked = sorted(scores.values(), reverse=True) + [0.0, 0.0]
         best_code = max(scores, key=scores.__getitem__, default=UNDETERMINED)
         best = scores.get(best_code, 0.0)
         if best <= 0.0:
@@ -203,7 +202,8 @@ class LanguageDetector:
         hint_value = scores.get(hinted, 0.0) if hinted else 0.0
         if hint_value > 0.0 and hint_value >= self.hint_ratio * best:
             return hinted, hint_value  # the hint agrees with the best candidate or breaks a near-tie
-        if best < self.min_confidence or (refined and best < self.min_margin * ranked[1]):
+        runner_up = max((value for code, value in scores.items() if code != best_code), default=0.0)
+        if best < self.min_confidence or (refined and best < self.min_margin * runner_up):
             return UNDETERMINED, 0.0
         return best_code, best
 
