@@ -120,7 +120,7 @@ class LanguageDetector:
     less than `min_word_share` of alphabetic tokens (tables of figures, which they label Lithuanian or
     French with high confidence), the sample is scored again by the high-accuracy models of its
     `refine_candidates` best candidates (plus the hint). Those models load per language on first use and
-    lingua shares them process-wide, so a worker never pays the ~16 s, ~1 GB build of all of them.
+    lingua shares them process-wide, so a worker never holds all of them (~1.1 GB, ~12 CPU-s to build).
     `accurate_below=None` scores everything with the full high-accuracy set; `low_accuracy=True` never refines.
 
     Nothing is loaded until the first `detect` (or `load`); detectors with the same configuration share one
