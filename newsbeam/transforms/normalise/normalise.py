@@ -28,7 +28,7 @@ def _body(raw: dict) -> str:
 
 
 def normalise_record(raw: dict, *, ingested_at: dt.datetime, run_id: str) -> dict:
-    """One article row (everything but entities and sentiment); raises NewsbeamError when nothing is left."""
+    """One article row (all but the detected language, entities and sentiment); raises NewsbeamError when nothing is left."""
     title = single_line(raw.get("title"))
     text = _body(raw)
     if not text and not title:
