@@ -10,6 +10,7 @@ Memory is reported two ways:
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import pathlib
@@ -165,7 +166,16 @@ def run_ingest(source: pathlib.Path, output: pathlib.Path, ner_models: list[str]
     return run, json.loads(summary_path.read_text())
 
 
-def append_result(path: str, result: dict) -> None:
+def pipeline_fields(run: dict, summary: dict) -> dict:
+    """What a results file keeps of a measured `newsbeam ingest` child: its measurements and the run's totals."""
+    return {**without_output(run), "pipeline_seconds": summary["seconds"], "totals": summary["totals"]}
+
+
+def record_result(path: str, benchmark: str, fields: dict) -> dict:
+    """Append one result line (benchmark name, UTC time, `fields`, load average at the end, machine); return it."""
+    result = {"benchmark": benchmark, "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+              **fields, "load_end": load_average(), "machine": machine()}  # fmt: skip
     pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", encoding="utf-8") as handle:
         handle.write(json.dumps(result, sort_keys=True) + "\n")
+    return result

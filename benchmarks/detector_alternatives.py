@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import datetime as dt
 import json
 import pathlib
 import random
@@ -22,7 +21,7 @@ import sys
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from _measure import append_result, load_average, machine  # noqa: E402
+from _measure import record_result  # noqa: E402
 
 from newsbeam.transforms.normalise.language import LanguageDetector, _prefix  # noqa: E402
 from newsbeam.transforms.normalise.text import clean_text, single_line  # noqa: E402
@@ -84,9 +83,7 @@ def main() -> None:
         score("py3langid (first 1,000 characters)", lambda text: identifier.classify(_prefix(text, 1000))[0], docs),
         score("newsbeam LanguageDetector (lingua)", lambda text: ours.detect(text)[0], docs),
     ]
-    result = {"benchmark": "detector_alternatives", "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-              "documents": len(docs), "results": results, "load": load_average(), "machine": machine()}  # fmt: skip
-    append_result(args.results, result)
+    result = record_result(args.results, "detector_alternatives", {"documents": len(docs), "results": results})
     print(json.dumps(result, indent=2))
 
 

@@ -13,9 +13,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import pathlib
-import platform
 import subprocess
 import sys
 import tempfile
@@ -24,8 +22,11 @@ import time
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from newsbeam.schemas import ARTICLE_SCHEMA, SCHEMA_VERSION
-from newsbeam.transforms.normalise import identity
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from _measure import record_result  # noqa: E402
+
+from newsbeam.schemas import ARTICLE_SCHEMA, SCHEMA_VERSION  # noqa: E402
+from newsbeam.transforms.normalise import identity  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 TEXT = "The central bank kept interest rates unchanged on {day}, citing steady growth. Report {n}."
@@ -107,8 +108,7 @@ def main() -> None:
             timed([*cli, "ingest", "--source", str(source), "--output", str(dataset)])[0] for _ in range(args.repeat)
         )
         compacted = last_summary(dataset)["totals"]
-    result = {
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    result = record_result(args.results, "incremental_check", {
         "dataset_articles": args.articles,
         "dataset_files": args.files,
         "source_articles": args.source_articles,
@@ -124,12 +124,7 @@ def main() -> None:
         "after_compaction_totals": compacted,
         "ratio_nothing_new_vs_empty": round(full_seconds / empty_seconds, 3),
         "ratio_after_compaction_vs_empty": round(compacted_seconds / empty_seconds, 3),
-        "load_average": os.getloadavg(),
-        "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
-    }
-    pathlib.Path(args.results).parent.mkdir(parents=True, exist_ok=True)
-    with open(args.results, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(result) + "\n")
+    })
     print(json.dumps(result, indent=2))
 
 

@@ -12,14 +12,13 @@ then `LanguageDetector.detect` (newsbeam's policy: prefix, refinement, `und` thr
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import pathlib
 import sys
 import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from _measure import append_result, load_average, machine, run_child, take_articles  # noqa: E402
+from _measure import record_result, run_child, take_articles  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 
@@ -84,15 +83,7 @@ def main() -> None:
                           "cpu_seconds": run["cpu_seconds"], "seconds": run["seconds"], "load_before": run["load_before"]}  # fmt: skip
             print(f"{name:45} build {out['build_seconds']:6.1f}s {out['build_rss_mib']:6.0f} MiB  "
                   f"{out['ms_per_article']:6.2f} ms/article  agreement {agree:.2%}  load {run['load_before']}", flush=True)
-    result = {
-        "benchmark": "lingua_costs",
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "articles": args.articles,
-        "configs": rows,
-        "load_end": load_average(),
-        "machine": machine(),
-    }
-    append_result(args.results, result)
+    record_result(args.results, "lingua_costs", {"articles": args.articles, "configs": rows})
 
 
 if __name__ == "__main__":

@@ -10,14 +10,13 @@ Each size runs as a child process, one after the other; memory is the peak of th
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import pathlib
 import sys
 import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from _measure import append_result, load_average, machine, run_ingest, take_articles, without_output  # noqa: E402
+from _measure import record_result, run_ingest, take_articles, without_output  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 
@@ -43,18 +42,13 @@ def main() -> None:
         print(f"{size:>6} articles: {run['seconds']:7.1f}s wall, cpu {run['cpu_seconds']}s, peak tree PSS "
               f"{run['peak_tree_pss_mib']} MiB, RSS {run['peak_tree_rss_mib']} MiB, load {run['load_before']}", flush=True)
     small, large = runs[str(min(sizes))], runs[str(max(sizes))]
-    result = {
-        "benchmark": "memory_scaling",
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    result = record_result(args.results, "memory_scaling", {
         "label": args.label,
         "beam_args": args.beam_arg,
         "runs": runs,
         "ratio_peak_tree_pss_large_over_small": round(large["peak_tree_pss_mib"] / small["peak_tree_pss_mib"], 3),
         "ratio_peak_tree_rss_large_over_small": round(large["peak_tree_rss_mib"] / small["peak_tree_rss_mib"], 3),
-        "load_end": load_average(),
-        "machine": machine(),
-    }
-    append_result(args.results, result)
+    })
     print(json.dumps({k: v for k, v in result.items() if k != "runs"}, indent=1))
 
 

@@ -17,14 +17,13 @@ pipeline's does.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import pathlib
 import sys
 import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from _measure import append_result, load_average, machine, run_child, run_ingest, take_articles, without_output  # noqa: E402
+from _measure import pipeline_fields, record_result, run_child, run_ingest, take_articles, without_output  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 BARE_SPACY = """
@@ -95,21 +94,16 @@ def main() -> None:
         pipe_run, summary = run_ingest(subset, output, args.ner_model, args.beam_arg)
         facts = dataset_facts(output)
 
-    result = {
-        "benchmark": "pipeline_vs_spacy",
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    result = record_result(args.results, "pipeline_vs_spacy", {
         "label": args.label,
         "articles": args.articles,
         "beam_args": args.beam_arg,
         "model": bare["model"],
         "bare_spacy": {**without_output(bare_run), **{k: round(v, 2) if isinstance(v, float) else v for k, v in bare.items()}},
-        "pipeline": {**without_output(pipe_run), "pipeline_seconds": summary["seconds"], "totals": summary["totals"], **facts},
+        "pipeline": {**pipeline_fields(pipe_run, summary), **facts},
         "ratio_wall": round(pipe_run["seconds"] / bare_run["seconds"], 3),
         "ratio_peak_tree_pss": round(pipe_run["peak_tree_pss_mib"] / bare_run["peak_tree_pss_mib"], 3),
-        "load_end": load_average(),
-        "machine": machine(),
-    }
-    append_result(args.results, result)
+    })
     print(json.dumps(result, indent=2))
 
 

@@ -15,7 +15,6 @@ dedup, sentiment, partitions, dead letters), so the ratio says what that work pl
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import pathlib
 import sys
@@ -23,7 +22,7 @@ import tempfile
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from _measure import append_result, load_average, machine, run_child, run_ingest, take_articles, without_output  # noqa: E402
+from _measure import pipeline_fields, record_result, run_child, run_ingest, take_articles, without_output  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 
@@ -101,21 +100,16 @@ def main() -> None:
                                "--output", str(pathlib.Path(work) / "plain"), "--model", model], env=env)  # fmt: skip
         output = pathlib.Path(work) / "out"
         pipe_run, summary = run_ingest(subset, output, args.ner_model, args.beam_arg)
-    result = {
-        "benchmark": "plain_script",
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    result = record_result(args.results, "plain_script", {
         "label": args.label,
         "articles": args.articles,
         "beam_args": args.beam_arg,
         "model": model,
         "plain": {**without_output(plain_run), **json.loads(plain_run["stdout"].strip().splitlines()[-1])},
-        "pipeline": {**without_output(pipe_run), "pipeline_seconds": summary["seconds"], "totals": summary["totals"]},
+        "pipeline": pipeline_fields(pipe_run, summary),
         "ratio_wall_pipeline_over_plain": round(pipe_run["seconds"] / plain_run["seconds"], 3),
         "ratio_cpu_pipeline_over_plain": round(pipe_run["cpu_seconds"] / max(plain_run["cpu_seconds"], 0.1), 3),
-        "load_end": load_average(),
-        "machine": machine(),
-    }
-    append_result(args.results, result)
+    })
     print(json.dumps(result, indent=2))
 
 

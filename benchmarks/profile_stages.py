@@ -23,7 +23,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from _measure import append_result, load_average, machine, run_child, take_articles  # noqa: E402
+from _measure import record_result, run_child, take_articles, without_output  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 
@@ -170,9 +170,7 @@ def main() -> None:
 
     profiled = sum(totals.values())
     ner = sum(v for k, v in totals.items() if k.startswith("NER: spaCy"))
-    result = {
-        "benchmark": "profile_stages",
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    result = record_result(args.results, "profile_stages", {
         "label": args.label,
         "articles": args.articles,
         "input": "rss" if args.as_rss else "jsonl",
@@ -181,11 +179,8 @@ def main() -> None:
         "categories": {k: round(v, 2) for k, v in sorted(totals.items(), key=lambda kv: -kv[1])},
         "categories_share": {k: round(v / profiled, 4) for k, v in sorted(totals.items(), key=lambda kv: -kv[1])},
         "top_self_time": {k: round(v, 2) for k, v in top.items()},
-        **{k: v for k, v in run.items() if k not in ("stdout", "stderr")},
-        "load_end": load_average(),
-        "machine": machine(),
-    }
-    append_result(args.results, result)
+        **without_output(run),
+    })
     tree = pathlib.Path(args.tree or HERE / "results" / f"profile-{args.articles}{'-rss' if args.as_rss else ''}.txt")
     tree.write_text(text, encoding="utf-8")
     print(f"{'category':55} {'seconds':>8} {'share':>6}")

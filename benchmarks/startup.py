@@ -26,7 +26,6 @@ Milestones (first occurrence unless stated):
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import pathlib
 import sys
@@ -34,7 +33,7 @@ import tempfile
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from _measure import append_result, load_average, machine, run_child, take_articles  # noqa: E402
+from _measure import record_result, run_child, take_articles, without_output  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 
@@ -120,18 +119,13 @@ def main() -> None:
         t0 = time.time()
         run = run_child(command, env={"BENCH_T0": repr(t0)})
     child = json.loads(run["stdout"].strip().splitlines()[-1])
-    result = {
-        "benchmark": "startup",
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    result = record_result(args.results, "startup", {
         "label": args.label,
         "articles": args.articles,
         "beam_args": args.beam_arg,
         "events": child["events"],
-        **{k: v for k, v in run.items() if k not in ("stdout", "stderr")},
-        "load_end": load_average(),
-        "machine": machine(),
-    }
-    append_result(args.results, result)
+        **without_output(run),
+    })
     for name, at in child["events"]:
         print(f"{at:8.2f}s  {name}")
     print(json.dumps({k: v for k, v in result.items() if k != "events"}, indent=1))
