@@ -74,9 +74,7 @@ from collections.abc import Callable
 
 import apache_beam as beam
 import pyarrow as pa
-import pyarrow.parquet as pq
 from apache_beam.coders import PickleCoder, VarIntCoder
-from apache_beam.io import fileio
 from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.runners.direct.transform_evaluator import _ProcessElementsEvaluator
@@ -97,7 +95,7 @@ from newsbeam.transforms.enrich.enrich import EnrichArticles
 from newsbeam.transforms.normalise.dedup import DUPLICATES, SEEN
 from newsbeam.transforms.normalise.detect import DetectLanguage
 from newsbeam.transforms.normalise.normalise import NormaliseArticles
-from newsbeam.transforms.normalise.seen import committed_files_pattern, is_visible
+from newsbeam.transforms.normalise.seen import OpenArticleFiles, id_column
 from newsbeam.transforms.sink.feed_states import SaveFeedStates
 from newsbeam.transforms.sink.parquet import ERRORS, WRITTEN, write_partition_files
 from newsbeam.transforms.sink.partitions import article_partition, error_partition
@@ -238,15 +236,6 @@ def _latest(polled: typing.Iterable[tuple]) -> tuple:
 # Deduplication.
 
 
-class _IdsOfFile(beam.DoFn):
-    """The `id` column of one visible article file."""
-
-    def process(self, readable: fileio.ReadableFile):
-        if is_visible(readable.metadata.path):
-            with readable.open(compression_type="uncompressed") as handle:
-                yield from pq.read_table(handle, columns=["id"]).column("id").to_pylist()
-
-
 class DropCommitted(beam.DoFn):
     """Rows whose id the dataset already holds become `seen` (their source); the rest pass as (id, row).
 
@@ -381,11 +370,9 @@ def build_streaming(pipeline: beam.Pipeline, config: IngestConfig, *, poll_inter
     normalised = polled.records | "Normalise" >> NormaliseArticles(None, config.run_id)  # stamped per record
     committed = (
         pipeline
-        | "MatchArticleFiles" >> fileio.MatchFiles(committed_files_pattern(config.articles_dir),
-                                                   empty_match_treatment=fileio.EmptyMatchTreatment.ALLOW)
-        | "OpenArticleFiles" >> fileio.ReadMatches()
-        | "CommittedIds" >> beam.ParDo(_IdsOfFile())
-    )  # fmt: skip
+        | "ArticleFiles" >> OpenArticleFiles(config.articles_dir)
+        | "CommittedIds" >> beam.FlatMap(lambda readable: id_column(readable).to_pylist())
+    )
     deduplicated = normalised.articles | "Deduplicate" >> DeduplicateStream(committed)
     windowing = window.FixedWindows(poll_interval, offset=started % poll_interval)
     detected = deduplicated["unique"] | "Window" >> beam.WindowInto(windowing) | "Language" >> DetectLanguage()

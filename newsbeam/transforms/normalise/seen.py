@@ -26,6 +26,28 @@ def is_visible(path: str) -> bool:
     return not any(part.startswith((".", "_")) for part in parts[-3:])
 
 
+def id_column(readable: fileio.ReadableFile) -> pa.ChunkedArray:
+    """The `id` column of one article file (Parquet is columnar: nothing else is read)."""
+    with readable.open(compression_type="uncompressed") as handle:
+        return pq.read_table(handle, columns=["id"]).column("id")
+
+
+class OpenArticleFiles(beam.PTransform):
+    """PBegin -> a ReadableFile per visible Parquet file of the dataset (none for a new dataset)."""
+
+    def __init__(self, articles_dir: str):
+        super().__init__()
+        self._pattern = committed_files_pattern(articles_dir)
+
+    def expand(self, pbegin):
+        return (
+            pbegin
+            | "Match" >> fileio.MatchFiles(self._pattern, empty_match_treatment=fileio.EmptyMatchTreatment.ALLOW)
+            | "Open" >> fileio.ReadMatches()
+            | "Visible" >> beam.Filter(lambda readable: is_visible(readable.metadata.path))
+        )
+
+
 class _CommittedAmong(beam.DoFn):
     """The ids of one file that are also among the run's candidate ids."""
 
@@ -34,14 +56,11 @@ class _CommittedAmong(beam.DoFn):
         self._source = None
 
     def process(self, readable: fileio.ReadableFile, candidates):
-        if not is_visible(readable.metadata.path):
-            return
         if self._source is not candidates:  # the side input changes only between windows
             self._candidates, self._source = pa.array(list(candidates), pa.string()), candidates
         if len(self._candidates) == 0:
             return
-        with readable.open(compression_type="uncompressed") as handle:
-            ids = pq.read_table(handle, columns=["id"]).column("id")
+        ids = id_column(readable)
         yield from ids.filter(pc.is_in(ids, value_set=self._candidates)).to_pylist()
 
 
@@ -50,12 +69,11 @@ class ReadCommittedIds(beam.PTransform):
 
     def __init__(self, articles_dir: str):
         super().__init__()
-        self._pattern = committed_files_pattern(articles_dir)
+        self._articles_dir = articles_dir
 
     def expand(self, candidate_ids):
         return (
             candidate_ids.pipeline
-            | "MatchArticleFiles" >> fileio.MatchFiles(self._pattern, empty_match_treatment=fileio.EmptyMatchTreatment.ALLOW)
-            | "OpenArticleFiles" >> fileio.ReadMatches()
+            | "ArticleFiles" >> OpenArticleFiles(self._articles_dir)
             | "CommittedAmongRun" >> beam.ParDo(_CommittedAmong(), beam.pvalue.AsList(candidate_ids))
         )
