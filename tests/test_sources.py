@@ -3,6 +3,7 @@
 import pytest
 
 from newsbeam.errors import NewsbeamError
+from newsbeam.transforms.normalise.dates import parse_published
 from newsbeam.transforms.sources import articles
 from newsbeam.transforms.sources.specs import SourceSpec, expand, parse_sources_file, sniff_kind
 
@@ -74,6 +75,25 @@ def test_html_article_extracts_main_text_and_metadata():
     assert "A long paragraph" in record["text"] and "copyright notice" not in record["text"]
     assert record["authors"] == ["Jan Jansen"]
     assert record["date_raws"][0].startswith("2023-03-01T10:00:00")
+
+
+@pytest.mark.parametrize(
+    "meta, raw, precision",
+    [
+        ("<meta property='article:published_time' content='2024-03-05'>", "2024-03-05", "day"),
+        ("<time datetime='2024-03-05'>5 maart 2024</time>", "2024-03-05", "day"),
+        ("<meta property='article:published_time' content='2024-03-05T14:30:00+01:00'>", "2024-03-05T14:30:00+0100", "second"),
+    ],
+)
+def test_html_article_date_keeps_the_precision_the_page_gives(meta, raw, precision):
+    page = (
+        f"<html><head><title>T</title>{meta}</head><body><article><p>".encode()
+        + b"Dit is een lange zin over het nieuws van vandaag. " * 20
+        + b"</p></article></body></html>"
+    )
+    record = articles.read_html_article(page, source="p.html")
+    assert record["date_raws"] == [raw]
+    assert parse_published(raw).precision == precision
 
 
 def test_sources_file_lines_and_toml(tmp_path):

@@ -16,6 +16,8 @@ _INLINE_DATE = re.compile(r"^\s*date\s+(\d{4}(?:-\d{1,2}(?:-\d{1,2})?)?)(?:\s+|$
 _HEADER_KEYS = ("title", "url", "date", "published", "language", "lang", "author", "authors", "id")
 # Keep the time and zone of the page's publication date, and prefer the original date over "updated".
 _HTML_DATE_PARAMS = {"outputformat": "%Y-%m-%dT%H:%M:%S%z", "original_date": True, "extensive_search": False}
+# htmldate renders a page's date-only value as midnight without an offset (a time it found keeps its offset).
+_DATE_ONLY_RENDERING = re.compile(r"^(\d{4}-\d{2}-\d{2})T00:00:00$")
 _HEADER_LINE = re.compile(r"^(" + "|".join(_HEADER_KEYS) + r")\s*:\s?(.*)$", re.IGNORECASE)
 
 
@@ -118,6 +120,12 @@ def read_jsonl_articles(lines, *, source: str, source_name=None, language_hint=N
         )
 
 
+def _page_date(rendered: str) -> str:
+    """The page's date as the page gave it: a date-only value back to `YYYY-MM-DD`, so its precision stays `day`."""
+    date_only = _DATE_ONLY_RENDERING.match(rendered)
+    return date_only.group(1) if date_only else rendered
+
+
 def read_html_article(markup: bytes, *, source: str, source_name=None, language_hint=None) -> dict:
     """Main text and metadata of an HTML article page, extracted with trafilatura."""
     document = trafilatura.bare_extraction(
@@ -138,6 +146,6 @@ def read_html_article(markup: bytes, *, source: str, source_name=None, language_
         title=document.title,
         url=document.url,
         authors=[a.strip() for a in re.split(r"[;]", document.author or "") if a.strip()],
-        date_raws=[document.date] if document.date else [],
+        date_raws=[_page_date(document.date)] if document.date else [],
         language_hint=document.language or language_hint,
     )
