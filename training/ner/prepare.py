@@ -1,7 +1,7 @@
 """Convert the shared IOB corpora into spaCy DocBin files for NER training.
 
 Usage:
-    python training/ner/prepare.py /work/shared/data/ner [--out training/ner/corpus]
+    python training/ner/prepare.py /work/shared/data/ner [--out training/ner/corpus] [--lang nl]
 
 Writes ``train.spacy`` (all WikiANN train sentences, the WikiANN dev
 sentences after the first DEV_PER_LANG of each language, and the Europeana
@@ -26,6 +26,9 @@ MAX_SENT_TOKENS tokens outside an entity) and the sentences are grouped into
 blocks of about BLOCK_TOKENS tokens; block ``i`` goes to dev when
 ``i % 10 == 8``, to test when ``i % 10 == 9``, else to train.  The split is
 deterministic and by position, so test text is unseen running text.
+
+``--lang xx`` writes the same three files from one language's part only (same
+split rules), for a monolingual model; without it all of LANGS go in.
 """
 import argparse
 import re
@@ -201,12 +204,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_dir", help="folder holding wikiann/ and europeana/")
     parser.add_argument("--out", default=str(Path(__file__).parent / "corpus"))
+    parser.add_argument("--lang", choices=LANGS, help="only this language (default: all)")
     args = parser.parse_args()
     nlp = news_tokenizer.blank()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     sets = {"train": [], "train_grouped": [], "dev": []}
-    for lang in LANGS:
+    for lang in [args.lang] if args.lang else LANGS:
         wiki_dev = wikiann_records(args.data_dir, lang, "dev")
         wiki = wikiann_records(args.data_dir, lang, "train") + wiki_dev[DEV_PER_LANG:]
         sets["train"] += wiki

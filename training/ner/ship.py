@@ -2,7 +2,7 @@
 
 Usage:
     python training/ner/ship.py training/ner/output/run1/model-best \
-        [--dest newsbeam/models/xx_newsbeam_ner]
+        [--dest newsbeam/models/xx_newsbeam_ner] [--lang nl --dest DIR] [--version X]
 
 What it does and why:
 * sets meta.json (name ``newsbeam_ner``, lang ``xx``, version, sources and
@@ -16,6 +16,9 @@ What it does and why:
   adding this command;
 * checks that the shipped folder loads with plain ``spacy.load`` and predicts
   exactly what the trained pipeline predicts on a few texts.
+
+``--lang nl`` (per-language experiment, needs ``--dest``) names the pipeline
+``newsbeam_ner_nl`` and describes it as monolingual; the pruning is the same.
 """
 import argparse
 import json
@@ -90,16 +93,25 @@ def strip_training_only(dest):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", help="trained pipeline folder (model-best)")
-    parser.add_argument("--dest", default=str(REPO / "newsbeam/models/xx_newsbeam_ner"))
+    parser.add_argument("--dest", help="default newsbeam/models/xx_newsbeam_ner")
+    parser.add_argument("--lang", choices=("nl", "en", "fr", "de"),
+                        help="a monolingual pipeline of that language (needs --dest)")
+    parser.add_argument("--version", default=VERSION)
     args = parser.parse_args()
+    if args.lang and not args.dest:
+        parser.error("--lang needs --dest (the package folder is the multilingual model)")
+    args.dest = args.dest or str(REPO / "newsbeam/models/xx_newsbeam_ner")
     source, dest = Path(args.source), Path(args.dest)
     sys.path.insert(0, str(HERE))
     import news_tokenizer  # noqa: F401  registers the callback named in the trained config
 
     trained = spacy.load(source)
     trained.meta.update({
-        "name": "newsbeam_ner", "lang": "xx", "version": VERSION,
-        "description": "Multilingual (nl, en, fr, de) PER/ORG/LOC NER for newsbeam news text.",
+        "name": f"newsbeam_ner_{args.lang}" if args.lang else "newsbeam_ner",
+        "lang": "xx", "version": args.version,
+        "description": (f"Monolingual ({args.lang}) PER/ORG/LOC NER for newsbeam news text."
+                        if args.lang else
+                        "Multilingual (nl, en, fr, de) PER/ORG/LOC NER for newsbeam news text."),
         "license": "CC BY-SA 3.0 (WikiANN is Wikipedia-derived; Europeana data CC0)",
         "author": "newsbeam", "sources": SOURCES,
     })
@@ -119,8 +131,13 @@ def main():
         record["commands"].append("python " + " ".join(
             [str(Path(__file__).resolve().relative_to(REPO))] + sys.argv[1:]))
         (dest / "provenance.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
-    (dest / "README.md").write_text(
-        README.format(version=VERSION, spacy_version=spacy.__version__), encoding="utf-8")
+    readme = README.format(version=args.version, spacy_version=spacy.__version__)
+    if args.lang:
+        readme = readme.replace("# xx_newsbeam_ner", f"# newsbeam_ner_{args.lang}", 1).replace(
+            "Multilingual (nl, en, fr, de) named-entity recognizer",
+            f"Monolingual ({args.lang}) named-entity recognizer (trained on the {args.lang} "
+            "part of the data below only)", 1)
+    (dest / "README.md").write_text(readme, encoding="utf-8")
 
     shipped = spacy.load(dest)
     for text in CHECK_TEXTS:

@@ -3,7 +3,7 @@
 Usage:
     python training/ner/train.py /work/shared/data/ner \
         [--config training/ner/config.cfg] [--output training/ner/output/run] \
-        [--seed 0] [--skip-prepare] [--paths.source ... other spacy train overrides]
+        [--seed 0] [--skip-prepare] [--lang nl] [--paths.source ... other spacy train overrides]
 
 Two stages build the shipped model (see EVALUATION.md for the exact commands):
 stage 1 trains ``config.cfg`` from scratch on one doc per sentence; stage 2
@@ -16,6 +16,12 @@ sha256 of every source data file and of the prepared DocBins, the config's
 sha256 and text, the seed, the git commit of the repo, the exact commands and
 the training wall time.  The trained pipelines are ``<output>/model-best`` and
 ``<output>/model-last``; ``ship.py`` copies one into the package.
+
+``--lang nl`` trains a monolingual model (per-language experiment): the corpus
+is prepared with ``prepare.py --lang nl`` into ``corpus/nl/`` and
+``--paths.train``/``--paths.dev`` default to ``corpus/nl/train.spacy`` and
+``corpus/nl/dev.spacy`` (pass ``--paths.train .../train_grouped.spacy`` for
+stage 2); use it with ``config_lang.cfg`` and ``finetune_lang.cfg``.
 """
 import argparse
 import hashlib
@@ -66,13 +72,19 @@ def main():
     parser.add_argument("--output", default=str(HERE / "output" / "run"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-prepare", action="store_true")
+    parser.add_argument("--lang", help="one language only: corpus/<lang>/ (prepare.py --lang)")
     args, overrides = parser.parse_known_args()  # the rest go to spacy train
     data_dir, corpus = Path(args.data_dir).resolve(), HERE / "corpus"
     output = Path(args.output).resolve()
     commands = []
+    if args.lang:
+        corpus = corpus / args.lang
+        for split in ("train", "dev"):
+            if f"--paths.{split}" not in overrides:
+                overrides += [f"--paths.{split}", str(corpus / f"{split}.spacy")]
     if not args.skip_prepare:
         commands.append([sys.executable, str(HERE / "prepare.py"), str(data_dir),
-                         "--out", str(corpus)])
+                         "--out", str(corpus)] + (["--lang", args.lang] if args.lang else []))
         run(commands[-1])
     commands.append([sys.executable, "-m", "spacy", "train", args.config,
                      "--output", str(output), "--system.seed", str(args.seed),
@@ -89,6 +101,7 @@ def main():
         "config_sha256": sha256(args.config),
         "config": Path(args.config).read_text(encoding="utf-8"),
         "seed": args.seed,
+        **({"lang": args.lang} if args.lang else {}),
         "git_commit": commit,
         "commands": [" ".join(c) for c in commands],
         "train_seconds": round(seconds),
