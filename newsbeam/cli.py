@@ -38,6 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--output", required=True, metavar="DIR", help="dataset root (local path or gs://, s3://)")
     ingest.add_argument("--ner-model", action="append", default=[], metavar="LANG=MODEL",
                         help="spaCy pipeline for a language: package name, folder path, or `none` (repeatable)")
+    ingest.add_argument("--languages", type=_language_list, metavar="LL,LL,...",
+                        help="candidate languages of detection, ISO 639-1 (default: 51 European and world languages)")
+    ingest.add_argument("--language-detection", choices=("refined", "fast", "accurate"), default="refined",
+                        help="refined (default): fast models, short or table-like texts re-scored by accurate ones "
+                             "loaded on demand; fast: fast models only (least memory and CPU, worse on headlines); "
+                             "accurate: accurate models for everything (~1.1 GB per worker)")
     ingest.add_argument("--fetch-timeout", type=float, default=30.0, metavar="SECONDS",
                         help="total time allowed per feed request, retries included (default 30)")
     ingest.add_argument("--fetch-max-bytes", type=int, default=15 * 1024 * 1024, metavar="N",
@@ -82,6 +88,18 @@ def _utc_time(value: str):
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {value!r}") from None
     return moment.replace(tzinfo=dt.timezone.utc) if moment.tzinfo is None else moment.astimezone(dt.timezone.utc)
+
+
+def _language_list(value: str) -> tuple[str, ...]:
+    from newsbeam.transforms.normalise.language import normalise_language_tag, unsupported_languages
+
+    codes = [code.strip() for code in value.split(",") if code.strip()]
+    normalised = [normalise_language_tag(code) for code in codes]
+    unknown = [code for code, norm in zip(codes, normalised) if norm is None]
+    unknown += unsupported_languages(norm for norm in normalised if norm)
+    if not codes or unknown:
+        raise argparse.ArgumentTypeError(f"not languages the detector knows: {unknown or value!r}")
+    return tuple(sorted(set(normalised)))
 
 
 def _registry(overrides: list[str]):
@@ -165,6 +183,7 @@ def _ingest(args, beam_args: list[str]) -> int:
     import datetime as dt
 
     from newsbeam.pipelines.ingest import IngestConfig, run_ingest
+    from newsbeam.transforms.normalise.language import DEFAULT_LANGUAGES
     from newsbeam.pipelines.lock import OutputLock, remove_temporaries
 
     specs = _sources(args)
@@ -180,6 +199,8 @@ def _ingest(args, beam_args: list[str]) -> int:
         since=args.since,
         until=args.until,
         dry_run=args.dry_run,
+        languages=args.languages or DEFAULT_LANGUAGES,
+        language_detection=args.language_detection,
         run_id=args.run_id or "",
     )
     if args.streaming:

@@ -134,6 +134,20 @@ def test_syndicated_copies_are_kept_with_one_content_hash(tmp_path):
     assert _summary(tmp_path / "out")["totals"]["duplicates"] == 1
 
 
+def test_language_candidates_and_detection_mode_from_the_command_line(tmp_path):
+    output = tmp_path / "out"
+    assert main(["ingest", "--source", str(SAMPLES), "--output", str(output),
+                 "--languages", "nl,EN,dut", "--language-detection", "fast"]) == 0  # fmt: skip
+    rows = _articles(output)
+    assert len(rows) == 9 and {r["language"] for r in rows} <= {"nl", "en", "und"}  # fr and de are not candidates
+    (dutch,) = [r for r in rows if r["source"].endswith("nl_dijkversterking.txt")]
+    assert dutch["language"] == "nl"
+    for bad in (["--languages", "nl,xx"], ["--language-detection", "quick"]):
+        with pytest.raises(SystemExit) as raised:
+            main(["ingest", "--source", str(SAMPLES), "--output", str(tmp_path / "o"), *bad])
+        assert raised.value.code == 2
+
+
 def test_usage_errors_are_one_line_and_exit_2(tmp_path, capsys):
     assert main(["ingest", "--source", str(tmp_path / "nope.txt"), "--output", str(tmp_path / "o")]) == 2
     assert capsys.readouterr().err.strip() == f"newsbeam: error: source not found: {tmp_path / 'nope.txt'}"

@@ -208,3 +208,35 @@ def test_full_high_accuracy_on_request():
     assert always_high.load() is always_high._detector(low=False)
     assert LanguageDetector(("nl", "en", "fr", "de")).load() is LanguageDetector(("de", "fr", "en", "nl"))._detector(low=True)
     assert LanguageDetector(("nl", "en"), low_accuracy=True, accurate_below=None).load() is LanguageDetector(("nl", "en"))._detector(low=True)
+
+
+def test_detection_modes_choose_the_policy():
+    refined, fast, accurate = (LanguageDetector(**language.DETECTION_MODES[m]) for m in ("refined", "fast", "accurate"))
+    assert refined._needs_refining("Kort bericht") and not fast._needs_refining("Kort bericht")
+    assert fast.load() is fast._detector(low=True)  # low-accuracy models only
+    assert accurate.load() is accurate._detector(low=False)  # high-accuracy models for every sample
+
+
+def test_unsupported_languages_are_named():
+    assert language.unsupported_languages(["nl", "no", "la", "xx", "qq"]) == ["qq", "xx"]
+
+
+def test_detect_language_transform_honours_candidates_and_mode():
+    import apache_beam as beam
+    from apache_beam.testing.test_pipeline import TestPipeline
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from newsbeam.pipelines.runner import OfflineDirectRunner
+    from newsbeam.transforms.normalise.detect import DetectLanguage
+
+    rows = [
+        {"id": "nl", "source": "s", "title": None, "text": CLEAR["nl"], "language": None},
+        {"id": "fr", "source": "s", "title": None, "text": CLEAR["fr"], "language": None},
+    ]
+    with TestPipeline(runner=OfflineDirectRunner()) as pipeline:
+        detected = pipeline | beam.Create(rows) | DetectLanguage(("nl", "en"), "fast")
+        labels = detected.articles | "Labels" >> beam.Map(lambda row: (row["id"], row["language"] == "nl"))
+        assert_that(labels, equal_to([("nl", True), ("fr", False)]))  # fr is not a candidate
+        assert_that(detected.errors, equal_to([]), label="NoErrors")
+    with pytest.raises(ValueError, match="unknown language detection mode"):
+        DetectLanguage(mode="quick")

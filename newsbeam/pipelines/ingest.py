@@ -18,6 +18,7 @@ from newsbeam.transforms.enrich.enrich import EnrichArticles
 from newsbeam.transforms.enrich.registry import ModelSpec
 from newsbeam.transforms.normalise.dedup import DUPLICATES, SEEN, DeduplicateArticles
 from newsbeam.transforms.normalise.detect import DetectLanguage
+from newsbeam.transforms.normalise.language import DEFAULT_LANGUAGES
 from newsbeam.transforms.normalise.normalise import NormaliseArticles
 from newsbeam.transforms.normalise.seen import ReadCommittedIds
 from newsbeam.transforms.sink.feed_states import SaveFeedStates
@@ -52,6 +53,8 @@ class IngestConfig:
     since: dt.datetime | None = None  # keep articles published at or after
     until: dt.datetime | None = None  # keep articles published before
     dry_run: bool = False  # read, normalise and enrich, but write nothing to the output
+    languages: tuple[str, ...] = DEFAULT_LANGUAGES  # candidates of language detection
+    language_detection: str = "refined"  # a key of language.DETECTION_MODES
     started_at: dt.datetime = dataclasses.field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
     run_id: str = ""
     counts_path: str = ""
@@ -111,7 +114,7 @@ def build_ingest(pipeline: beam.Pipeline, config: IngestConfig) -> None:
         | "CommittedIds" >> ReadCommittedIds(config.articles_dir)
     )
     deduplicated = articles | "Deduplicate" >> DeduplicateArticles(committed)
-    detected = deduplicated.unique | "Language" >> DetectLanguage()
+    detected = deduplicated.unique | "Language" >> DetectLanguage(config.languages, config.language_detection)
     enriched = detected.articles | "Enrich" >> EnrichArticles(config.models)
     errors = (read["errors"], normalised.errors, detected.errors, enriched["errors"])
     events = [

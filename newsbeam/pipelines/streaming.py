@@ -375,7 +375,11 @@ def build_streaming(pipeline: beam.Pipeline, config: IngestConfig, *, poll_inter
     )
     deduplicated = normalised.articles | "Deduplicate" >> DeduplicateStream(committed)
     windowing = window.FixedWindows(poll_interval, offset=started % poll_interval)
-    detected = deduplicated["unique"] | "Window" >> beam.WindowInto(windowing) | "Language" >> DetectLanguage()
+    detected = (
+        deduplicated["unique"]
+        | "Window" >> beam.WindowInto(windowing)
+        | "Language" >> DetectLanguage(config.languages, config.language_detection)
+    )
     enriched = detected.articles | "Enrich" >> EnrichArticles(config.models)
     written = enriched["articles"] | "WriteArticles" >> beam.ParDo(
         WriteBundles(config.articles_dir, ARTICLE_SCHEMA, article_partition, config.run_id)

@@ -9,18 +9,19 @@ from __future__ import annotations
 import apache_beam as beam
 
 from newsbeam.errors import dead_letter_from
-from newsbeam.transforms.normalise.language import LanguageDetector
+from newsbeam.transforms.normalise.language import DEFAULT_LANGUAGES, DETECTION_MODES, LanguageDetector
 from newsbeam.transforms.sink.partitions import safe_language
 
 ERRORS = "errors"
 
 
 class _Detect(beam.DoFn):
-    def __init__(self):
+    def __init__(self, languages: tuple[str, ...], mode: str):
+        self._languages, self._mode = languages, mode
         self._detector = None
 
     def setup(self):
-        self._detector = LanguageDetector()
+        self._detector = LanguageDetector(self._languages, **DETECTION_MODES[self._mode])
         self._detector.load()  # the low-accuracy models (shared per process) are built here, not on the first row
 
     def process(self, row: dict):
@@ -34,7 +35,18 @@ class _Detect(beam.DoFn):
 
 
 class DetectLanguage(beam.PTransform):
-    """Article rows -> rows with `language` and `language_confidence` detected (main) and dead letters (`errors`)."""
+    """Article rows -> rows with `language` and `language_confidence` detected (main) and dead letters (`errors`).
+
+    `languages` are the candidates (ISO 639-1); `mode` is a key of `DETECTION_MODES`, the trade between
+    accuracy on short texts and a worker's memory and CPU.
+    """
+
+    def __init__(self, languages: tuple[str, ...] = DEFAULT_LANGUAGES, mode: str = "refined"):
+        super().__init__()
+        if mode not in DETECTION_MODES:
+            raise ValueError(f"unknown language detection mode {mode!r}; choose from {sorted(DETECTION_MODES)}")
+        self._languages, self._mode = tuple(languages), mode
 
     def expand(self, rows):
-        return rows | "DetectLanguage" >> beam.ParDo(_Detect()).with_outputs(ERRORS, main="articles")
+        detect = _Detect(self._languages, self._mode)
+        return rows | "DetectLanguage" >> beam.ParDo(detect).with_outputs(ERRORS, main="articles")

@@ -80,6 +80,21 @@ CORE_LANGUAGES: tuple[str, ...] = (
     "tr", "ar", "zh", "ja",
 )  # fmt: skip
 
+# What `--language-detection` chooses: LanguageDetector options by name (see its docstring for the policy).
+DETECTION_MODES: dict[str, dict] = {
+    "refined": {},  # low-accuracy models, short or word-poor samples re-scored by high-accuracy ones
+    "fast": {"low_accuracy": True},  # low-accuracy models only: ~60 MB, nothing loaded later
+    "accurate": {"accurate_below": None},  # high-accuracy models for every sample: ~1.1 GB over 51 languages
+}
+
+
+def unsupported_languages(codes: Iterable[str]) -> list[str]:
+    """The codes lingua cannot detect (`no` counts as supported: it stands for Bokmål and Nynorsk)."""
+    from lingua import IsoCode639_1
+
+    return sorted(code for code in codes if code != "no" and not hasattr(IsoCode639_1, code.upper()))
+
+
 # One lingua detector per configuration per process: Beam runs several DoFn instances per worker, and a
 # high-accuracy detector over the default languages holds ~1 GB of n-gram models. Keys are
 # (languages, low accuracy, preloaded); lingua itself caches each language's models process-wide.
@@ -213,7 +228,7 @@ def _build(languages: tuple[str, ...], low_accuracy: bool, preload: bool) -> lin
 
     # lingua knows Norwegian only as its two written standards.
     expanded = {split for code in languages for split in (("nb", "nn") if code == "no" else (code,))}
-    unknown = sorted(code for code in expanded if not hasattr(IsoCode639_1, code.upper()))
+    unknown = unsupported_languages(expanded)
     if unknown:
         raise ValueError(f"lingua does not support languages {unknown}")
     codes = [getattr(IsoCode639_1, code.upper()) for code in sorted(expanded)]
