@@ -14,6 +14,12 @@ import os
 import sys
 
 from newsbeam.errors import OutputLocked
+from newsbeam.transforms.normalise.language import (  # light: lingua itself is imported when first used
+    DEFAULT_LANGUAGES,
+    DETECTION_MODES,
+    normalise_language_tag,
+    unsupported_languages,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 
@@ -40,9 +46,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="spaCy pipeline for a language: package name, folder path, or `none` (repeatable)")
     ingest.add_argument("--languages", type=_language_list, metavar="LL,LL,...",
                         help="candidate languages of detection, ISO 639-1 (default: 51 European and world languages)")
-    ingest.add_argument("--language-detection", choices=("refined", "fast", "accurate"), default="refined",
+    ingest.add_argument("--language-detection", choices=sorted(DETECTION_MODES), default="refined",
                         help="refined (default): fast models, short or table-like texts re-scored by accurate ones "
-                             "loaded on demand; fast: fast models only (least memory and CPU, worse on headlines); "
+                             "loaded on demand; fast: fast models only (least memory and CPU, worse on headlines "
+                             "and tables of figures); "
                              "accurate: accurate models for everything (~1.1 GB per worker)")
     ingest.add_argument("--fetch-timeout", type=float, default=30.0, metavar="SECONDS",
                         help="total time allowed per feed request, retries included (default 30)")
@@ -91,8 +98,6 @@ def _utc_time(value: str):
 
 
 def _language_list(value: str) -> tuple[str, ...]:
-    from newsbeam.transforms.normalise.language import normalise_language_tag, unsupported_languages
-
     codes = [code.strip() for code in value.split(",") if code.strip()]
     normalised = [normalise_language_tag(code) for code in codes]
     unknown = [code for code, norm in zip(codes, normalised) if norm is None]
@@ -183,7 +188,6 @@ def _ingest(args, beam_args: list[str]) -> int:
     import datetime as dt
 
     from newsbeam.pipelines.ingest import IngestConfig, run_ingest
-    from newsbeam.transforms.normalise.language import DEFAULT_LANGUAGES
     from newsbeam.pipelines.lock import OutputLock, remove_temporaries
 
     specs = _sources(args)
