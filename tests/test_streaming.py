@@ -193,6 +193,8 @@ def _titles(output: pathlib.Path) -> list[str]:
     if not (output / "articles").exists():
         return []
     dataset = ds.dataset(str(output / "articles"), format="parquet", partitioning="hive")
+    if not dataset.files:  # the writer made the folder, its first file is still hidden: no schema to select from
+        return []
     return dataset.to_table(columns=["title"]).column("title").to_pylist()
 
 
