@@ -150,10 +150,15 @@ def _check_local_source(spec) -> None:
 
 
 def _check_output_writable(output: str) -> None:
-    from newsbeam.transforms.sink.files import write_bytes_atomically
+    import uuid
+
     from apache_beam.io.filesystems import FileSystems
 
-    probe = FileSystems.join(output, "_runs", ".write-probe")
+    from newsbeam.transforms.sink.files import write_bytes_atomically
+
+    # One probe per process: two runs started together must not delete each other's probe (the loser
+    # would report an unwritable output instead of waiting for or being refused by the lock).
+    probe = FileSystems.join(output, "_runs", f".write-probe-{uuid.uuid4().hex}")
     try:
         write_bytes_atomically(probe, b"")
         FileSystems.delete([probe])

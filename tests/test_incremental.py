@@ -127,3 +127,14 @@ def test_compaction_keeps_every_row(tmp_path, capsys):
     assert not [p for p in out.rglob(".*")]
     assert main(["ingest", "--source", str(tmp_path / "b0.jsonl"), "--output", str(out)]) == 0  # still incremental
     assert sorted(_ids(out)) == before
+
+
+def test_write_checks_of_runs_started_together_do_not_collide(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from newsbeam.cli import _check_output_writable
+
+    out = str(tmp_path / "out")
+    with ThreadPoolExecutor(8) as pool:  # as two cron runs that start in the same second: no "not writable"
+        list(pool.map(lambda _: _check_output_writable(out), range(400)))
+    assert sorted(p.name for p in (tmp_path / "out" / "_runs").iterdir()) == []  # every probe removed
