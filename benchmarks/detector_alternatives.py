@@ -24,7 +24,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from _measure import record_result  # noqa: E402
 
 from newsbeam.transforms.normalise.language import LanguageDetector, _prefix  # noqa: E402
-from newsbeam.transforms.normalise.text import clean_text, single_line  # noqa: E402
+from newsbeam.transforms.normalise.text import clean_text, single_line, title_and_text  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 EUROPEANA = {"nl": ["enp_NL.kb.bio"], "fr": ["enp_FR.bnf.bio"], "de": ["enp_DE.lft.bio", "enp_DE.onb.bio", "enp_DE.sbb.bio"]}
@@ -45,8 +45,8 @@ def reuters_docs(path: pathlib.Path, count: int) -> list[tuple[str, str]]:
     with path.open(encoding="utf-8") as lines:
         for line, _ in zip(lines, range(count)):
             record = json.loads(line)
-            title, text = single_line(record.get("title")), clean_text(record.get("text") or "")
-            docs.append(("en", f"{title}\n\n{text}" if title else text))
+            article = {"title": single_line(record.get("title")), "text": clean_text(record.get("text") or "")}
+            docs.append(("en", title_and_text(article)))
     return docs
 
 

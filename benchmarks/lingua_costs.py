@@ -37,7 +37,7 @@ CHILD = r"""
 import json, resource, sys, time
 started = time.perf_counter()
 from newsbeam.transforms.normalise import language
-from newsbeam.transforms.normalise.text import clean_text, single_line
+from newsbeam.transforms.normalise.text import clean_text, single_line, title_and_text
 kwargs = json.loads(sys.argv[2])
 if kwargs.get("languages") == "CORE":
     kwargs["languages"] = language.CORE_LANGUAGES
@@ -50,8 +50,7 @@ rss_built = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 texts = []
 for line in open(sys.argv[1], encoding="utf-8"):
     a = json.loads(line)
-    title, text = single_line(a.get("title")), clean_text(a["text"])
-    texts.append(f"{title}\n\n{text}" if title else text)
+    texts.append(title_and_text({"title": single_line(a.get("title")), "text": clean_text(a["text"])}))
 ready = time.perf_counter()
 labels = [detector.detect(t)[0] for t in texts]
 done = time.perf_counter()

@@ -5,7 +5,7 @@ memory are measured the same way (see `_measure.py`). The ratio is what we track
 is recorded with each run because the absolute numbers depend on what else is running.
 
 The bare run is the floor: it reads the strings the pipeline's NER would read (title and text as cleaned by
-newsbeam, joined as `ner_input` joins them, cut at the handler's `max_chars`), loads the pipeline that
+newsbeam, joined as `text.title_and_text` joins them, cut at the handler's `max_chars`), loads the pipeline that
 `newsbeam models` names for English with the components the handler excludes left out, and runs `nlp.pipe`
 with the handler's batch size. Its wall time includes interpreter start, imports and model load, as the
 pipeline's does.
@@ -44,15 +44,15 @@ print(json.dumps({"model": spec.label, "load_seconds": loaded - started, "pipe_s
 
 def ner_texts(subset: pathlib.Path, target: pathlib.Path) -> int:
     """What the pipeline's NER reads for each article, one JSON string per line."""
-    from newsbeam.transforms.enrich.ner import SpacyNERModelHandler, ner_input
-    from newsbeam.transforms.normalise.text import clean_text, single_line
+    from newsbeam.transforms.enrich.ner import SpacyNERModelHandler
+    from newsbeam.transforms.normalise.text import clean_text, single_line, title_and_text
 
     max_chars = SpacyNERModelHandler({})._max_chars
     count = 0
     with open(subset, encoding="utf-8") as source, open(target, "w", encoding="utf-8") as out:
         for line in source:
             article = json.loads(line)
-            text = ner_input({"title": single_line(article.get("title")), "text": clean_text(article["text"])})
+            text = title_and_text({"title": single_line(article.get("title")), "text": clean_text(article["text"])})
             out.write(json.dumps(text[:max_chars]) + "\n")
             count += 1
     return count

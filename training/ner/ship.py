@@ -49,9 +49,9 @@ CHECK_TEXTS = [
     "Angela Merkel sprach am Montag in Berlin mit Vertretern der Europäischen Union.",
     "Reuters reported that Microsoft will open an office in Amsterdam, said Satya Nadella.",
 ]
-README = """# xx_newsbeam_ner {version}
+README = """# {title} {version}
 
-Multilingual (nl, en, fr, de) named-entity recognizer for newsbeam: labels
+{scope} named-entity recognizer for newsbeam: labels
 PER, ORG, LOC. A spaCy {spacy_version} pipeline (`tok2vec` CNN with hash
 embeddings + transition-based `ner`), no word vectors; load it with
 `spacy.load(path)`. It tokenises raw text itself (curly quotes, hyphenated
@@ -105,13 +105,12 @@ def main():
     sys.path.insert(0, str(HERE))
     import news_tokenizer  # noqa: F401  registers the callback named in the trained config
 
+    scope = f"Monolingual ({args.lang})" if args.lang else "Multilingual (nl, en, fr, de)"
     trained = spacy.load(source)
     trained.meta.update({
         "name": f"newsbeam_ner_{args.lang}" if args.lang else "newsbeam_ner",
         "lang": "xx", "version": args.version,
-        "description": (f"Monolingual ({args.lang}) PER/ORG/LOC NER for newsbeam news text."
-                        if args.lang else
-                        "Multilingual (nl, en, fr, de) PER/ORG/LOC NER for newsbeam news text."),
+        "description": f"{scope} PER/ORG/LOC NER for newsbeam news text.",
         "license": "CC BY-SA 3.0 (WikiANN is Wikipedia-derived; Europeana data CC0)",
         "author": "newsbeam", "sources": SOURCES,
     })
@@ -131,12 +130,8 @@ def main():
         record["commands"].append("python " + " ".join(
             [str(Path(__file__).resolve().relative_to(REPO))] + sys.argv[1:]))
         (dest / "provenance.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
-    readme = README.format(version=args.version, spacy_version=spacy.__version__)
-    if args.lang:
-        readme = readme.replace("# xx_newsbeam_ner", f"# newsbeam_ner_{args.lang}", 1).replace(
-            "Multilingual (nl, en, fr, de) named-entity recognizer",
-            f"Monolingual ({args.lang}) named-entity recognizer (trained on the {args.lang} "
-            "part of the data below only)", 1)
+    title = f"newsbeam_ner_{args.lang}" if args.lang else "xx_newsbeam_ner"
+    readme = README.format(title=title, scope=scope, version=args.version, spacy_version=spacy.__version__)
     (dest / "README.md").write_text(readme, encoding="utf-8")
 
     shipped = spacy.load(dest)

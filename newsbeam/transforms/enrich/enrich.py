@@ -8,6 +8,7 @@ from newsbeam.errors import dead_letter_from
 from newsbeam.transforms.enrich.ner import ExtractEntities
 from newsbeam.transforms.enrich.registry import ModelSpec
 from newsbeam.transforms.enrich.sentiment import SentimentScorer
+from newsbeam.transforms.normalise.text import title_and_text
 
 ERRORS = "errors"
 
@@ -18,8 +19,7 @@ class _ScoreSentiment(beam.DoFn):
 
     def process(self, article: dict):
         try:
-            text = f"{article['title']}\n\n{article['text']}" if article.get("title") else article["text"]
-            result = self._scorer.score(text, article["language"])
+            result = self._scorer.score(title_and_text(article), article["language"])
         except Exception as error:
             yield beam.pvalue.TaggedOutput(ERRORS, dead_letter_from(article["source"], error, "enrich", article["id"]))
             return

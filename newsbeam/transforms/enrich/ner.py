@@ -12,20 +12,14 @@ from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInf
 from newsbeam.errors import dead_letter
 from newsbeam.transforms.enrich.labels import normalise_label
 from newsbeam.transforms.enrich.registry import ModelSpec
+from newsbeam.transforms.normalise.text import TITLE_SEPARATOR, title_and_text
 
 # Components of spaCy's trained pipelines that entity recognition does not use: not loaded at all.
 _NOT_NEEDED = (
     "parser", "tagger", "morphologizer", "lemmatizer", "trainable_lemmatizer", "attribute_ruler",
     "senter", "textcat", "textcat_multilabel", "spancat", "entity_linker",
 )  # fmt: skip
-TITLE_SEPARATOR = "\n\n"
 ERRORS = "errors"
-
-
-def ner_input(article: dict) -> str:
-    """The string a pipeline reads: the title, a paragraph break, then the text."""
-    title = article.get("title") or ""
-    return f"{title}{TITLE_SEPARATOR}{article['text']}" if title else article["text"]
 
 
 def spans_to_entities(article: dict, spans: Iterable[tuple[str, str, int, int]]) -> list[dict]:
@@ -113,7 +107,7 @@ class SpacyNERModelHandler(ModelHandler[dict, PredictionResult, SpacyPipelines])
 
     def _annotate(self, nlp, articles: list[dict]) -> list[list[dict] | NerFailure]:
         """Entities per article; if the batch fails, articles one by one, so only the bad one is lost."""
-        texts = [ner_input(article)[: self._max_chars] for article in articles]
+        texts = [title_and_text(article)[: self._max_chars] for article in articles]
         try:
             docs = list(nlp.pipe(texts, batch_size=self._batch_size))
         except Exception:

@@ -10,6 +10,7 @@ import apache_beam as beam
 
 from newsbeam.errors import dead_letter_from
 from newsbeam.transforms.normalise.language import DEFAULT_LANGUAGES, DETECTION_MODES, LanguageDetector
+from newsbeam.transforms.normalise.text import title_and_text
 from newsbeam.transforms.sink.partitions import safe_language
 
 ERRORS = "errors"
@@ -26,8 +27,7 @@ class _Detect(beam.DoFn):
 
     def process(self, row: dict):
         try:
-            text = f"{row['title']}\n\n{row['text']}" if row.get("title") else row["text"]
-            language, confidence = self._detector.detect(text, hint=row["language"])
+            language, confidence = self._detector.detect(title_and_text(row), hint=row["language"])
         except Exception as error:
             yield beam.pvalue.TaggedOutput(ERRORS, dead_letter_from(row["source"], error, "normalise", row["id"]))
             return

@@ -63,6 +63,15 @@ def _render(node, parts: list[str]) -> None:
         parts.append(node.tail)
 
 
+TITLE_SEPARATOR = "\n\n"
+
+
+def title_and_text(article: dict) -> str:
+    """What language detection, NER and sentiment read: the title, a paragraph break, then the text."""
+    title = article.get("title") or ""
+    return f"{title}{TITLE_SEPARATOR}{article['text']}" if title else article["text"]
+
+
 def clean_text(value: str | None) -> str:
     """NFC-normalise, drop control characters, fold runs of spaces, keep paragraphs as one blank line."""
     if not value:
