@@ -397,6 +397,7 @@ def main():
     report["commands"] = report["training"]["commands"] + [
         "python " + " ".join([str(Path(__file__).relative_to(REPO))] + sys.argv[1:])]
     out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     (out / "evaluation.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n",
                                          encoding="utf-8")
     (out / "EVALUATION.md").write_text(markdown(report), encoding="utf-8")
