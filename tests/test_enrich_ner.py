@@ -8,7 +8,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from newsbeam.pipelines.runner import OfflineDirectRunner
 from newsbeam.transforms.enrich import registry as reg
 from newsbeam.transforms.enrich.labels import normalise_label
-from newsbeam.transforms.enrich.ner import ExtractEntities, spans_to_entities
+from newsbeam.transforms.enrich.ner import ExtractEntities, bounded_batches, spans_to_entities
 
 
 @pytest.mark.parametrize(
@@ -122,3 +122,11 @@ def test_one_failing_document_does_not_take_its_batch_down(tmp_path):
     assert good.inference == [{"text": "Reuters", "label": "ORG", "start": 0, "end": 7, "field": "text"}]
     assert isinstance(bad.inference, NerFailure) and "cannot process" in bad.inference
     assert isinstance(handler.load_model(), SpacyPipelines)
+
+
+def test_bounded_batches_respect_both_limits_and_keep_order():
+    texts = ["a" * 30, "b" * 30, "c" * 50, "d" * 200, "e" * 10, "f" * 10, "g" * 10]
+    groups = list(bounded_batches(texts, max_texts=2, max_chars=100))
+    assert [t for group in groups for t in group] == texts
+    assert groups == [["a" * 30, "b" * 30], ["c" * 50], ["d" * 200], ["e" * 10, "f" * 10], ["g" * 10]]
+    assert all(len(g) <= 2 and (sum(map(len, g)) <= 100 or len(g) == 1) for g in groups)

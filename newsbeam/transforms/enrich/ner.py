@@ -76,6 +76,23 @@ class SpacyPipelines:
             return self._loaded[spec.label]
 
 
+def bounded_batches(texts: list[str], max_texts: int, max_chars: int) -> Iterable[list[str]]:
+    """Consecutive groups of at most `max_texts` texts and `max_chars` characters (a longer text goes alone).
+
+    A batch of long articles would otherwise make spaCy allocate arrays of hundreds of MB at once.
+    """
+    group: list[str] = []
+    size = 0
+    for text in texts:
+        if group and (len(group) >= max_texts or size + len(text) > max_chars):
+            yield group
+            group, size = [], 0
+        group.append(text)
+        size += len(text)
+    if group:
+        yield group
+
+
 class SpacyNERModelHandler(ModelHandler[dict, PredictionResult, SpacyPipelines]):
     """RunInference model handler: articles in, PredictionResult(article, entities, ner_model label) out.
 
@@ -83,10 +100,11 @@ class SpacyNERModelHandler(ModelHandler[dict, PredictionResult, SpacyPipelines])
     """
 
     def __init__(self, models: dict[str, ModelSpec], *, batch_size: int = 64, max_chars: int = 100_000,
-                 min_batch_size: int = 1, max_batch_size: int = 256):
+                 batch_chars: int = 50_000, min_batch_size: int = 1, max_batch_size: int = 256):
         super().__init__()
         self._models = dict(models)
-        self._batch_size = batch_size
+        self._batch_size = batch_size  # texts per nlp.pipe batch, and at most...
+        self._batch_chars = batch_chars  # ...this many characters: the tok2vec's arrays grow with a batch's tokens
         self._max_chars = max_chars
         self._batching = {"min_batch_size": min_batch_size, "max_batch_size": max_batch_size}
 
@@ -109,7 +127,8 @@ class SpacyNERModelHandler(ModelHandler[dict, PredictionResult, SpacyPipelines])
         """Entities per article; if the batch fails, articles one by one, so only the bad one is lost."""
         texts = [title_and_text(article)[: self._max_chars] for article in articles]
         try:
-            docs = list(nlp.pipe(texts, batch_size=self._batch_size))
+            docs = [doc for group in bounded_batches(texts, self._batch_size, self._batch_chars)
+                    for doc in nlp.pipe(group, batch_size=len(group))]  # fmt: skip
         except Exception:
             docs = [_doc_or_failure(nlp, text) for text in texts]
         return [
