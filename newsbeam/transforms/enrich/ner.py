@@ -100,7 +100,7 @@ class SpacyNERModelHandler(ModelHandler[dict, PredictionResult, SpacyPipelines])
     """
 
     def __init__(self, models: dict[str, ModelSpec], *, batch_size: int = 64, max_chars: int = 100_000,
-                 batch_chars: int = 50_000, min_batch_size: int = 1, max_batch_size: int = 256):
+                 batch_chars: int = 30_000, min_batch_size: int = 1, max_batch_size: int = 256):
         super().__init__()
         self._models = dict(models)
         self._batch_size = batch_size  # texts per nlp.pipe batch, and at most...
