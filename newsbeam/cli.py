@@ -22,6 +22,7 @@ from newsbeam.transforms.normalise.language import (  # light: lingua itself is 
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
+DEFAULT_CHUNK_SIZE = 1_000  # records per chunk of a batch run on the in-process DirectRunner
 
 
 class UsageError(Exception):
@@ -60,6 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--since", type=_utc_time, metavar="DATE",
                         help="only articles published at or after DATE (ISO 8601, UTC if no offset)")
     ingest.add_argument("--until", type=_utc_time, metavar="DATE", help="only articles published before DATE")
+    ingest.add_argument("--chunk-size", type=int, metavar="N",
+                        help="read file sources once, then run the pipeline per chunk of N records, so that "
+                             "memory stays that of an N-article run (default: %d on the in-process DirectRunner, "
+                             "0 = no chunks, with other runners and multi_processing)" % DEFAULT_CHUNK_SIZE)
     ingest.add_argument("--dry-run", action="store_true",
                         help="read, normalise and enrich, report what would be written, write nothing")
     ingest.add_argument("--streaming", action="store_true",
@@ -189,6 +194,23 @@ def _beam_options(args, beam_args: list[str]):
     return PipelineOptions(beam_args)
 
 
+def _chunk_size(args, beam_args: list[str]) -> int:
+    """--chunk-size, or by default chunks when the pipeline runs inside this process only: distributed
+    runners spill shuffles to disk (a chunk would be a job of its own), and multi_processing workers
+    would start again, models and all, for every chunk."""
+    from apache_beam.options.pipeline_options import DirectOptions, StandardOptions
+
+    from newsbeam.pipelines.runner import is_direct
+
+    if args.chunk_size is not None:
+        if args.chunk_size < 0:
+            raise UsageError("--chunk-size must be 0 (no chunks) or positive")
+        return args.chunk_size
+    options = _beam_options(args, beam_args)
+    in_process = options.view_as(DirectOptions).direct_running_mode != "multi_processing"
+    return DEFAULT_CHUNK_SIZE if is_direct(options.view_as(StandardOptions).runner) and in_process else 0
+
+
 def _ingest(args, beam_args: list[str]) -> int:
     import datetime as dt
 
@@ -210,6 +232,7 @@ def _ingest(args, beam_args: list[str]) -> int:
         dry_run=args.dry_run,
         languages=args.languages or DEFAULT_LANGUAGES,
         language_detection=args.language_detection,
+        chunk_size=_chunk_size(args, beam_args),
         run_id=args.run_id or "",
     )
     if args.streaming:

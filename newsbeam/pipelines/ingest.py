@@ -1,4 +1,7 @@
-"""The ingest pipeline: sources -> normalise -> deduplicate -> language -> enrich -> Parquet, plus dead letters and counts."""
+"""The ingest pipeline: sources -> normalise -> deduplicate -> language -> enrich -> Parquet, plus dead letters and counts.
+
+A batch run is one pipeline, or with `chunk_size` one per chunk of its file sources (see chunked.py).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,13 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from newsbeam.pipelines.runner import OfflineDirectRunner, is_direct
+from newsbeam.pipelines.chunked import (
+    chunk_counts_path,
+    chunk_file_tag,
+    delete_staged,
+    stage_file_sources,
+)
+from newsbeam.pipelines.runner import new_pipeline
 from newsbeam.schemas import ARTICLE_SCHEMA, ERROR_SCHEMA
 from newsbeam.transforms.enrich.enrich import EnrichArticles
 from newsbeam.transforms.enrich.registry import ModelSpec
@@ -35,6 +44,7 @@ from newsbeam.transforms.sources import feed_state
 from newsbeam.transforms.sources.fetch import FetchSettings
 from newsbeam.transforms.sources.read import FEED_STATES, ReadSources
 from newsbeam.transforms.sources.specs import SourceSpec
+from newsbeam.transforms.sources.staging import ReadStagedChunk
 
 
 def new_run_id(now: dt.datetime) -> str:
@@ -55,6 +65,7 @@ class IngestConfig:
     dry_run: bool = False  # read, normalise and enrich, but write nothing to the output
     languages: tuple[str, ...] = DEFAULT_LANGUAGES  # candidates of language detection
     language_detection: str = "refined"  # a key of language.DETECTION_MODES
+    chunk_size: int = 0  # run file sources in chunks of this many records (0: the whole input in one pipeline)
     started_at: dt.datetime = dataclasses.field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
     run_id: str = ""
     counts_path: str = ""
@@ -95,12 +106,21 @@ def _counter(field: str):
     return lambda source: source_event(source, field)
 
 
-def build_ingest(pipeline: beam.Pipeline, config: IngestConfig) -> None:
-    """Add the whole ingest graph to `pipeline`."""
+def build_ingest(pipeline: beam.Pipeline, config: IngestConfig, reader: beam.PTransform | None = None,
+                 file_tag: str = "") -> None:
+    """Add the whole ingest graph to `pipeline`.
+
+    `reader` replaces reading `config.sources` (a chunk's pass reads its staged chunk); `file_tag` tells
+    the files of one chunk's pass apart, and marks the run's own earlier files for deduplication.
+    """
     previous_states = feed_state.load(config.output)
-    read = pipeline | "Sources" >> beam.Create(config.sources) | "Read" >> ReadSources(
-        previous_states, config.fetch_settings
-    )
+    if reader is None:
+        read = pipeline | "Sources" >> beam.Create(config.sources) | "Read" >> ReadSources(
+            previous_states, config.fetch_settings
+        )
+    else:
+        read = pipeline | "Read" >> reader
+    file_prefix = f"part-{config.run_id}-{file_tag}" if file_tag else f"part-{config.run_id}"
     normalised = read["records"] | "Normalise" >> NormaliseArticles(config.started_at, config.run_id)
     articles, filtered = normalised.articles, None
     if config.since or config.until:
@@ -111,9 +131,9 @@ def build_ingest(pipeline: beam.Pipeline, config: IngestConfig) -> None:
     committed = (
         articles
         | "RunIds" >> beam.Map(lambda row: row["id"])
-        | "CommittedIds" >> ReadCommittedIds(config.articles_dir)
+        | "CommittedIds" >> ReadCommittedIds(config.articles_dir, f"part-{config.run_id}-" if file_tag else "")
     )
-    deduplicated = articles | "Deduplicate" >> DeduplicateArticles(committed)
+    deduplicated = articles | "Deduplicate" >> DeduplicateArticles(committed.earlier_runs, committed.this_run)
     detected = deduplicated.unique | "Language" >> DetectLanguage(config.languages, config.language_detection)
     enriched = detected.articles | "Enrich" >> EnrichArticles(config.models)
     errors = (read["errors"], normalised.errors, detected.errors, enriched["errors"])
@@ -131,7 +151,7 @@ def build_ingest(pipeline: beam.Pipeline, config: IngestConfig) -> None:
         ]
     else:
         written = enriched["articles"] | "WriteArticles" >> WritePartitionedParquet(
-            config.articles_dir, ARTICLE_SCHEMA, article_partition, f"part-{config.run_id}"
+            config.articles_dir, ARTICLE_SCHEMA, article_partition, file_prefix
         )
         errors += (written.errors,)
         events += [
@@ -146,7 +166,7 @@ def build_ingest(pipeline: beam.Pipeline, config: IngestConfig) -> None:
     )
     if not config.dry_run:
         all_errors | "WriteErrors" >> WritePartitionedParquet(
-            config.errors_dir, ERROR_SCHEMA, error_partition, f"part-{config.run_id}", sort_key="source"
+            config.errors_dir, ERROR_SCHEMA, error_partition, file_prefix, sort_key="source"
         )
     events.append(all_errors | "CountFailed" >> beam.Map(lambda row: source_event(row["source"], "failed")))
     tuple(events) | "AllCounts" >> beam.Flatten() | "RunCounts" >> WriteRunCounts(config.counts_path)
@@ -169,18 +189,50 @@ def summary_header(config: IngestConfig, options: PipelineOptions, result, began
     }
 
 
-def run_ingest(config: IngestConfig, options: PipelineOptions) -> dict:
-    """Run the pipeline to completion and write the run summary (not in a dry run); returns the summary."""
-    runner = OfflineDirectRunner() if is_direct(options.view_as(StandardOptions).runner) else None
-    began = time.monotonic()
-    pipeline = beam.Pipeline(runner=runner, options=options)
-    build_ingest(pipeline, config)
+def _run_pipeline(config: IngestConfig, options: PipelineOptions, reader=None, file_tag: str = ""):
+    pipeline = new_pipeline(options)
+    build_ingest(pipeline, config, reader, file_tag)
     result = pipeline.run()
     result.wait_until_finish()
+    return result
+
+
+def _run_in_chunks(config: IngestConfig, options: PipelineOptions):
+    """Stage the file sources, then one pipeline per chunk (and one for feed URLs, first); returns the
+    last result, the pending counts files and the number of chunks."""
+    directory = FileSystems.split(config.counts_path)[0]  # _runs/, or the dry run's temporary folder
+    feeds = [spec for spec in config.sources if spec.is_url]
+    files = [spec for spec in config.sources if not spec.is_url]
+    try:
+        result, chunks = stage_file_sources(files, directory, config.run_id, config.chunk_size, options)
+        passes = [(0, dataclasses.replace(config, sources=feeds), None)] if feeds else []
+        passes += [(number, config, ReadStagedChunk(path)) for number, (path, _) in enumerate(chunks, 1)]
+        pending = []
+        for number, pass_config, reader in passes:
+            pass_config = dataclasses.replace(pass_config, counts_path=chunk_counts_path(config.counts_path, number))
+            pending.append(pass_config.counts_path)
+            result = _run_pipeline(pass_config, options, reader, chunk_file_tag(number))
+    finally:
+        delete_staged(directory, config.run_id)
+    return result, pending, len(chunks)
+
+
+def run_ingest(config: IngestConfig, options: PipelineOptions) -> dict:
+    """Run the pipeline (or its chunks) to completion and write the run summary (not in a dry run); returns it.
+
+    A dry run never chunks: it writes nothing, so chunks could not see each other's articles.
+    """
+    began = time.monotonic()
+    if config.chunk_size and not config.dry_run and not all(spec.is_url for spec in config.sources):
+        result, pending, chunks = _run_in_chunks(config, options)
+    else:
+        result, pending, chunks = _run_pipeline(config, options), [config.counts_path], 0
     summary = {
         **summary_header(config, options, result, began),
         "dry_run": config.dry_run,
         "since": config.since.isoformat() if config.since else None,
         "until": config.until.isoformat() if config.until else None,
+        "chunk_size": config.chunk_size,
+        "chunks": chunks,
     }
-    return finish_run_summary(config.output, config.run_id, summary, pending=config.counts_path, save=not config.dry_run)
+    return finish_run_summary(config.output, config.run_id, summary, pending=pending, save=not config.dry_run)

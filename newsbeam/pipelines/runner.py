@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from apache_beam.options.pipeline_options import StandardOptions
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.runners.direct.direct_runner import BundleBasedDirectRunner, DirectRunner
 from apache_beam.runners.portability.fn_api_runner import fn_runner
 
@@ -22,3 +23,9 @@ class OfflineDirectRunner(DirectRunner):
 def is_direct(runner_name: str | None) -> bool:
     """True for the runner names that mean "run here, in process"."""
     return runner_name in (None, "DirectRunner", "direct", "SwitchingDirectRunner")
+
+
+def new_pipeline(options: PipelineOptions) -> beam.Pipeline:
+    """A pipeline on the runner the options name, the offline DirectRunner when they name none."""
+    runner = OfflineDirectRunner() if is_direct(options.view_as(StandardOptions).runner) else None
+    return beam.Pipeline(runner=runner, options=options)

@@ -487,4 +487,4 @@ def run_streaming(config: IngestConfig, options: PipelineOptions, *, poll_interv
         "dry_run": False,
         "streaming": {"poll_interval": poll_interval, "stop_after": stop_after, "stopped_by": stopped_by},
     }
-    return finish_run_summary(config.output, config.run_id, summary, pending=config.counts_path)
+    return finish_run_summary(config.output, config.run_id, summary, pending=[config.counts_path])

@@ -1,7 +1,7 @@
 """DeduplicateArticles: one row per `id` within a run, and none for ids the dataset already holds.
 
-Dropped copies are reported by source: `duplicates` (another copy in this run won) and `seen`
-(an earlier run already wrote the article).
+Dropped copies are reported by source: `duplicates` (another copy in this run won, possibly in an
+earlier chunk of a chunked run) and `seen` (an earlier run already wrote the article).
 """
 
 from __future__ import annotations
@@ -27,6 +27,10 @@ class _KeepOne(beam.DoFn):
             for row in rows:
                 yield beam.pvalue.TaggedOutput(SEEN, row["source"])
             return
+        if any(True for _ in grouped["this_run"]):
+            for row in rows:
+                yield beam.pvalue.TaggedOutput(DUPLICATES, row["source"])
+            return
         ordered = sorted(rows, key=_preference)
         yield ordered[0]
         for duplicate in ordered[1:]:
@@ -34,25 +38,28 @@ class _KeepOne(beam.DoFn):
 
 
 class DeduplicateArticles(beam.PTransform):
-    """Article rows (+ optional PCollection of committed ids) -> unique new rows; `duplicates`, `seen` sources.
+    """Article rows (+ optional PCollections of committed ids) -> unique new rows; `duplicates`, `seen` sources.
 
+    `committed_ids`: ids earlier runs wrote; `run_committed_ids`: ids earlier chunks of this run wrote.
     One shuffle serves both jobs. Rows with the same `content_hash` but different ids (syndicated
     copies) are all kept.
     """
 
-    def __init__(self, committed_ids=None):
+    def __init__(self, committed_ids=None, run_committed_ids=None):
         super().__init__()
         self._committed_ids = committed_ids
+        self._run_committed_ids = run_committed_ids
+
+    def _keyed(self, pipeline, ids, name: str):
+        ids = ids if ids is not None else pipeline | f"No{name}" >> beam.Create([])
+        return ids | f"Key{name}" >> beam.Map(lambda article_id: (article_id, True))
 
     def expand(self, rows):
         keyed = rows | "KeyById" >> beam.Map(lambda row: (row["id"], row))
-        seen = (
-            self._committed_ids
-            if self._committed_ids is not None
-            else rows.pipeline | "NoCommittedIds" >> beam.Create([])
-        ) | "KeySeen" >> beam.Map(lambda article_id: (article_id, True))
+        seen = self._keyed(rows.pipeline, self._committed_ids, "Seen")
+        this_run = self._keyed(rows.pipeline, self._run_committed_ids, "RunCommitted")
         return (
-            {"new": keyed, "seen": seen}
+            {"new": keyed, "seen": seen, "this_run": this_run}
             | "GroupById" >> beam.CoGroupByKey()
             | "KeepOne" >> beam.ParDo(_KeepOne()).with_outputs(DUPLICATES, SEEN, main="unique")
         )

@@ -4,6 +4,9 @@ Only the id column is read (Parquet is columnar), file by file, through Beam's f
 the ids this run also produced leave the reader (a vectorised `is_in` against a side input of the
 run's ids). The cost grows with the dataset's size on disk, not with the dataset held in memory or
 shuffled, and it works on gs:// and s3:// as on local disk.
+
+A chunked run commits its chunks as it goes; ids found in its own files (`run_file_prefix`) come out
+separately, so that a later chunk's copy counts as a duplicate within the run, not as already seen.
 """
 
 from __future__ import annotations
@@ -48,12 +51,17 @@ class OpenArticleFiles(beam.PTransform):
         )
 
 
-class _CommittedAmong(beam.DoFn):
-    """The ids of one file that are also among the run's candidate ids."""
+EARLIER_RUNS = "earlier_runs"
+THIS_RUN = "this_run"
 
-    def __init__(self):
+
+class _CommittedAmong(beam.DoFn):
+    """The ids of one file that are also among the run's candidate ids; `this_run` if the run wrote the file."""
+
+    def __init__(self, run_file_prefix: str):
         self._candidates: pa.Array | None = None
         self._source = None
+        self._run_file_prefix = run_file_prefix
 
     def process(self, readable: fileio.ReadableFile, candidates):
         if self._source is not candidates:  # the side input changes only between windows
@@ -61,19 +69,30 @@ class _CommittedAmong(beam.DoFn):
         if len(self._candidates) == 0:
             return
         ids = id_column(readable)
-        yield from ids.filter(pc.is_in(ids, value_set=self._candidates)).to_pylist()
+        found = ids.filter(pc.is_in(ids, value_set=self._candidates)).to_pylist()
+        name = FileSystems.split(readable.metadata.path)[1]
+        if self._run_file_prefix and name.startswith(self._run_file_prefix):
+            found = [beam.pvalue.TaggedOutput(THIS_RUN, article_id) for article_id in found]
+        yield from found
 
 
 class ReadCommittedIds(beam.PTransform):
-    """PCollection of this run's ids -> those of them already in the dataset (none for a new dataset)."""
+    """PCollection of this run's ids -> those already in the dataset: `earlier_runs` (main) and `this_run`.
 
-    def __init__(self, articles_dir: str):
+    `this_run` holds ids in files whose names start with `run_file_prefix` (earlier chunks of this run).
+    """
+
+    def __init__(self, articles_dir: str, run_file_prefix: str = ""):
         super().__init__()
         self._articles_dir = articles_dir
+        self._run_file_prefix = run_file_prefix
 
     def expand(self, candidate_ids):
         return (
             candidate_ids.pipeline
             | "ArticleFiles" >> OpenArticleFiles(self._articles_dir)
-            | "CommittedAmongRun" >> beam.ParDo(_CommittedAmong(), beam.pvalue.AsList(candidate_ids))
+            | "CommittedAmongRun"
+            >> beam.ParDo(_CommittedAmong(self._run_file_prefix), beam.pvalue.AsList(candidate_ids)).with_outputs(
+                THIS_RUN, main=EARLIER_RUNS
+            )
         )

@@ -76,13 +76,25 @@ def versions() -> dict:
     }
 
 
-def finish_run_summary(output: str, run_id: str, summary: dict, *, pending: str, save: bool = True) -> dict:
-    """Merge the pipeline's counts into `summary`, write `_runs/<run-id>.json` atomically, drop the pending file."""
+def _add_counts(total: dict, part: dict) -> None:
+    for section, names in part.items():
+        for name, fields in names.items():
+            into = total[section].setdefault(name, {})
+            for field, n in fields.items():
+                into[field] = into.get(field, 0) + n
+
+
+def finish_run_summary(output: str, run_id: str, summary: dict, *, pending: list[str], save: bool = True) -> dict:
+    """Sum the pipelines' pending counts into `summary`, write `_runs/<run-id>.json` atomically, drop the pending files.
+
+    One pending file per pipeline: a chunked run has one per chunk.
+    """
     counts = {"sources": {}, "partitions": {}}
-    if FileSystems.exists(pending):
-        with FileSystems.open(pending) as handle:
-            counts = json.loads(handle.read().decode("utf-8"))
-        FileSystems.delete([pending])
+    for path in pending:
+        if FileSystems.exists(path):
+            with FileSystems.open(path) as handle:
+                _add_counts(counts, json.loads(handle.read().decode("utf-8")))
+            FileSystems.delete([path])
     sources = counts["sources"]
     totals = {field: sum(fields.get(field, 0) for fields in sources.values()) for field in COUNT_FIELDS}
     document = {**summary, "run_id": run_id, "totals": totals, **counts, "versions": versions()}

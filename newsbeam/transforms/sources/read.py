@@ -104,10 +104,12 @@ def _stream_jsonl(location: str, hints: dict):
 class ReadSources(beam.PTransform):
     """PCollection of SourceSpec -> `records` (raw article dicts), `errors` (dead letters), `feed_states` ((url, FeedState))."""
 
-    def __init__(self, feed_states: dict | None = None, fetch_settings: FetchSettings | None = None):
+    def __init__(self, feed_states: dict | None = None, fetch_settings: FetchSettings | None = None, *,
+                 spread_records: bool = True):
         super().__init__()
         self._feed_states = feed_states or {}
         self._fetch_settings = fetch_settings or FetchSettings()
+        self._spread_records = spread_records  # False when the records go straight to a writer (staging)
 
     def expand(self, specs):
         expanded = specs | "ExpandSpecs" >> beam.ParDo(ExpandSpecs()).with_outputs(ERRORS, main="inputs")
@@ -121,5 +123,5 @@ class ReadSources(beam.PTransform):
         )
         errors = (expanded[ERRORS], read[ERRORS]) | "FlattenReadErrors" >> beam.Flatten()
         # One large file is read by one worker; spreading its records lets every worker normalise them.
-        records = read[RECORDS] | "SpreadRecords" >> beam.Reshuffle()
+        records = read[RECORDS] | "SpreadRecords" >> beam.Reshuffle() if self._spread_records else read[RECORDS]
         return {RECORDS: records, ERRORS: errors, FEED_STATES: read[FEED_STATES]}
