@@ -216,6 +216,9 @@ def _ingest(args, beam_args: list[str]) -> int:
 
     from newsbeam.pipelines.ingest import IngestConfig, run_ingest
     from newsbeam.pipelines.lock import OutputLock, remove_temporaries
+    from newsbeam.pipelines.memory import pin_mmap_threshold
+
+    pin_mmap_threshold()  # large runs: spaCy's freed batch arrays go back to the system (see memory.py)
 
     specs = _sources(args)
     models = _resolve_models(_registry(args.ner_model))

@@ -21,6 +21,7 @@ from newsbeam.pipelines.chunked import (
     delete_staged,
     stage_file_sources,
 )
+from newsbeam.pipelines.memory import release_free_memory
 from newsbeam.pipelines.runner import new_pipeline
 from newsbeam.schemas import ARTICLE_SCHEMA, ERROR_SCHEMA
 from newsbeam.transforms.enrich.enrich import EnrichArticles
@@ -212,6 +213,7 @@ def _run_in_chunks(config: IngestConfig, options: PipelineOptions):
             pass_config = dataclasses.replace(pass_config, counts_path=chunk_counts_path(config.counts_path, number))
             pending.append(pass_config.counts_path)
             result = _run_pipeline(pass_config, options, reader, chunk_file_tag(number))
+            release_free_memory()  # the next chunk starts from what is live, not from this one's peak
     finally:
         delete_staged(directory, config.run_id)
     return result, pending, len(chunks)
