@@ -57,23 +57,27 @@ def _doc_or_failure(nlp, text: str):
         return NerFailure(f"{type(exc).__name__}: {exc}")
 
 
+# Loaded pipelines, per process: a chunked run builds one pipeline per chunk, and each would load its
+# models again (~1-2 s each). Keyed by spec, so languages that name the same pipeline share it.
+_LOADED: dict[ModelSpec, object] = {}
+_LOADED_LOCK = threading.Lock()
+
+
 class SpacyPipelines:
-    """The worker-side model: spaCy pipelines by language, each loaded on first use and then kept."""
+    """The worker-side model: spaCy pipelines by language, each loaded on first use, once per process."""
 
     def __init__(self, models: dict[str, ModelSpec]):
         self._specs = models
-        self._loaded: dict[str, object] = {}  # keyed by ModelSpec.label: languages can share one pipeline
-        self._lock = threading.Lock()
 
     def spec(self, language: str) -> ModelSpec | None:
         return self._specs.get(language)
 
     def pipeline(self, language: str):
         spec = self._specs[language]
-        with self._lock:
-            if spec.label not in self._loaded:
-                self._loaded[spec.label] = spec.load(exclude=_NOT_NEEDED)
-            return self._loaded[spec.label]
+        with _LOADED_LOCK:
+            if spec not in _LOADED:
+                _LOADED[spec] = spec.load(exclude=_NOT_NEEDED)
+            return _LOADED[spec]
 
 
 def bounded_batches(texts: list[str], max_texts: int, max_chars: int) -> Iterable[list[str]]:
