@@ -22,7 +22,7 @@ from newsbeam.transforms.normalise.language import (  # light: lingua itself is 
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
-DEFAULT_CHUNK_SIZE = 1_000  # records per chunk of a batch run on the in-process DirectRunner
+DEFAULT_CHUNK_SIZE = 2_000  # records per chunk of a batch run on the in-process DirectRunner
 
 
 class UsageError(Exception):
