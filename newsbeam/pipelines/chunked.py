@@ -20,6 +20,7 @@ from newsbeam.transforms.sources.read import ReadSources
 from newsbeam.transforms.sources.specs import SourceSpec
 from newsbeam.transforms.sources.staging import StageReads, read_manifest, staged_files
 
+
 def stage_file_sources(specs: list[SourceSpec], directory: str, run_id: str, chunk_size: int,
                        options: PipelineOptions):
     """Read every file source into staged chunks under `directory`; returns the pipeline result and the
