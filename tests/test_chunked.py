@@ -127,3 +127,32 @@ def test_chunks_by_default_only_where_the_pipeline_runs_in_this_process():
     assert chunk_size("--chunk-size", "0") == 0
     with pytest.raises(UsageError):
         chunk_size("--chunk-size", "-1")
+
+
+def test_a_run_that_fails_in_a_later_chunk_keeps_earlier_chunks_and_leaves_no_staged_files(tmp_path, monkeypatch):
+    import newsbeam.pipelines.ingest as ingest
+
+    source = _write_jsonl(tmp_path / "in.jsonl")
+    output = tmp_path / "out"
+    run_pipeline = ingest._run_pipeline
+
+    def failing_second_chunk(config, options, reader=None, file_tag=""):
+        if file_tag == "c00002":
+            raise RuntimeError("worker lost")
+        return run_pipeline(config, options, reader, file_tag)
+
+    monkeypatch.setattr(ingest, "_run_pipeline", failing_second_chunk)
+    assert main(["ingest", "--source", str(source), "--output", str(output), "--chunk-size", "3"]) == 1
+    first = _articles(output)
+    assert 0 < len(first) <= 3  # the first chunk was committed, nothing of the second
+    assert [p for p in output.rglob(".*") if p.is_file() and ".staged-" in p.name] == []
+
+    monkeypatch.setattr(ingest, "_run_pipeline", run_pipeline)
+    assert main(["ingest", "--source", str(source), "--output", str(output), "--chunk-size", "3"]) == 0
+    assert len(_articles(output)) == 7 and len({row["id"] for row in _articles(output)}) == 7
+    totals = _summary_of_last_run(output)["totals"]
+    assert totals["written"] == 7 - len(first) and totals["seen"] >= len(first)
+
+
+def _summary_of_last_run(output: pathlib.Path) -> dict:
+    return json.loads(max((output / "_runs").glob("*.json"), key=lambda p: p.stat().st_mtime).read_text())
