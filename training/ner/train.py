@@ -22,6 +22,13 @@ is prepared with ``prepare.py --lang nl`` into ``corpus/nl/`` and
 ``--paths.train``/``--paths.dev`` default to ``corpus/nl/train.spacy`` and
 ``corpus/nl/dev.spacy`` (pass ``--paths.train .../train_grouped.spacy`` for
 stage 2); use it with ``config_lang.cfg`` and ``finetune_lang.cfg``.
+
+``--config training/ner/config_pretrain.cfg --paths.init_tok2vec
+training/ner/output/pretrain/tok2vec/model6.bin`` (the override is passed on to
+spacy train like any other) starts stage 1 from ``spacy pretrain`` weights; the
+config must have a filled ``[pretraining]`` section (config.cfg's is empty, and
+spaCy then ignores init_tok2vec silently).  The weights' path and sha256 are
+recorded in ``provenance.json`` under ``init_tok2vec``.
 """
 import argparse
 import hashlib
@@ -107,6 +114,9 @@ def main():
         "train_seconds": round(seconds),
         "threads": "OMP_NUM_THREADS=1 (one core)",
     }
+    if "--paths.init_tok2vec" in overrides:  # pretrained tok2vec weights (spacy pretrain)
+        weights = (REPO / overrides[overrides.index("--paths.init_tok2vec") + 1]).resolve()
+        provenance["init_tok2vec"] = {"path": str(weights), "sha256": sha256(weights)}
     source = source_model(Path(args.config).read_text(encoding="utf-8"), overrides)
     if source and (source.parent / "provenance.json").exists():
         provenance["source_model"] = json.loads((source.parent / "provenance.json").read_text())
