@@ -194,7 +194,7 @@ def _beam_options(args, beam_args: list[str]):
     return PipelineOptions(beam_args)
 
 
-def _chunk_size(args, beam_args: list[str]) -> int:
+def _chunk_size(args, options) -> int:
     """--chunk-size, or by default chunks when the pipeline runs inside this process only: distributed
     runners spill shuffles to disk (a chunk would be a job of its own), and multi_processing workers
     would start again, models and all, for every chunk."""
@@ -206,7 +206,6 @@ def _chunk_size(args, beam_args: list[str]) -> int:
         if args.chunk_size < 0:
             raise UsageError("--chunk-size must be 0 (no chunks) or positive")
         return args.chunk_size
-    options = _beam_options(args, beam_args)
     in_process = options.view_as(DirectOptions).direct_running_mode != "multi_processing"
     return DEFAULT_CHUNK_SIZE if is_direct(options.view_as(StandardOptions).runner) and in_process else 0
 
@@ -221,6 +220,7 @@ def _ingest(args, beam_args: list[str]) -> int:
     pin_mmap_threshold()  # large runs: spaCy's freed batch arrays go back to the system (see memory.py)
 
     specs = _sources(args)
+    options = _beam_options(args, beam_args)
     models = _resolve_models(_registry(args.ner_model))
     if args.since and args.until and args.since >= args.until:
         raise UsageError("--since must be before --until")
@@ -235,19 +235,19 @@ def _ingest(args, beam_args: list[str]) -> int:
         dry_run=args.dry_run,
         languages=args.languages or DEFAULT_LANGUAGES,
         language_detection=args.language_detection,
-        chunk_size=_chunk_size(args, beam_args),
+        chunk_size=_chunk_size(args, options),
         run_id=args.run_id or "",
     )
     if args.streaming:
         return _stream(args, config, beam_args)
     if args.dry_run:  # reads the dataset's ids, writes nothing: no lock needed
-        summary = run_ingest(config, _beam_options(args, beam_args))
+        summary = run_ingest(config, options)
         print(json.dumps({k: summary[k] for k in ("run_id", "totals", "sources", "partitions")}, indent=2, sort_keys=True))
         return EXIT_OK
     _check_output_writable(output)
     with OutputLock(output, config.run_id, stale_after=dt.timedelta(seconds=args.lock_timeout)):
         remove_temporaries(output)  # what a killed run left; no live writer owns any while we hold the lock
-        summary = run_ingest(config, _beam_options(args, beam_args))
+        summary = run_ingest(config, options)
     totals = summary["totals"]
     print(
         f"newsbeam: run {config.run_id}: {totals['written']} articles written, {totals['seen']} already in the "

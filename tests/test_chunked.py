@@ -113,11 +113,11 @@ def test_chunked_run_reads_feed_urls_in_a_pass_of_their_own(tmp_path, http_serve
 
 
 def test_chunks_by_default_only_where_the_pipeline_runs_in_this_process():
-    from newsbeam.cli import DEFAULT_CHUNK_SIZE, UsageError, _chunk_size, _parser
+    from newsbeam.cli import DEFAULT_CHUNK_SIZE, UsageError, _beam_options, _chunk_size, _parser
 
     def chunk_size(*argv):
         args, beam_args = _parser().parse_known_args(["ingest", "--source", "x", "--output", "o", *argv])
-        return _chunk_size(args, beam_args)
+        return _chunk_size(args, _beam_options(args, beam_args))
 
     assert chunk_size() == DEFAULT_CHUNK_SIZE
     assert chunk_size("--direct_num_workers=2", "--direct_running_mode=multi_threading") == DEFAULT_CHUNK_SIZE

@@ -114,14 +114,16 @@ def build_ingest(pipeline: beam.Pipeline, config: IngestConfig, reader: beam.PTr
     `reader` replaces reading `config.sources` (a chunk's pass reads its staged chunk); `file_tag` tells
     the files of one chunk's pass apart, and marks the run's own earlier files for deduplication.
     """
-    previous_states = feed_state.load(config.output)
     if reader is None:
+        previous_states = feed_state.load(config.output)
         read = pipeline | "Sources" >> beam.Create(config.sources) | "Read" >> ReadSources(
             previous_states, config.fetch_settings
         )
-    else:
+    else:  # a staged chunk holds file records only: no feed states to read or save
+        previous_states = {}
         read = pipeline | "Read" >> reader
-    file_prefix = f"part-{config.run_id}-{file_tag}" if file_tag else f"part-{config.run_id}"
+    run_files = f"part-{config.run_id}"
+    file_prefix = f"{run_files}-{file_tag}" if file_tag else run_files
     normalised = read["records"] | "Normalise" >> NormaliseArticles(config.started_at, config.run_id)
     articles, filtered = normalised.articles, None
     if config.since or config.until:
@@ -132,7 +134,7 @@ def build_ingest(pipeline: beam.Pipeline, config: IngestConfig, reader: beam.PTr
     committed = (
         articles
         | "RunIds" >> beam.Map(lambda row: row["id"])
-        | "CommittedIds" >> ReadCommittedIds(config.articles_dir, f"part-{config.run_id}-" if file_tag else "")
+        | "CommittedIds" >> ReadCommittedIds(config.articles_dir, f"{run_files}-" if file_tag else "")
     )
     deduplicated = articles | "Deduplicate" >> DeduplicateArticles(committed.earlier_runs, committed.this_run)
     detected = deduplicated.unique | "Language" >> DetectLanguage(config.languages, config.language_detection)
