@@ -119,6 +119,9 @@ class _FakeLingua:
             for code, value in ordered
         ]
 
+    def compute_language_confidence_values_in_parallel(self, texts):
+        return [self.compute_language_confidence_values(text) for text in texts]
+
 
 def _with_values(monkeypatch, values: dict[str, float]) -> LanguageDetector:
     fake = _FakeLingua(values)

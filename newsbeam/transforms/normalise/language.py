@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -139,7 +139,8 @@ class LanguageDetector:
     `accurate_below=None` scores everything with the full high-accuracy set; `low_accuracy=True` never refines.
 
     Nothing is loaded until the first `detect` (or `load`); detectors with the same configuration share one
-    lingua detector per process.
+    lingua detector per process. `detect_many` scores a batch on every core: lingua holds the GIL, so
+    Python threads cannot overlap it, but its own parallel call can.
     """
 
     def __init__(
@@ -186,9 +187,8 @@ class LanguageDetector:
         words = sum(token.strip(_WORD_EDGES).isalpha() for token in tokens)
         return words < self.min_word_share * len(tokens)
 
-    def _scores(self, sample: str, hint: str | None) -> tuple[dict[str, float], bool]:
-        """Confidence per code, and whether the sample was refined."""
-        values = self.load().compute_language_confidence_values(sample)
+    def _scores(self, sample: str, values: list, hint: str | None) -> tuple[dict[str, float], bool]:
+        """Confidence per code from the low-accuracy `values`, and whether the sample was refined."""
         refined = False
         if self._needs_refining(sample):
             candidates = {_code(value.language) for value in values[: self.refine_candidates] if value.value > 0.0}
@@ -205,11 +205,20 @@ class LanguageDetector:
 
     def detect(self, text: str, hint: str | None = None) -> tuple[str, float | None]:
         """ISO 639-1 code and confidence in [0, 1]; `("und", None)` without signal, `("und", 0.0)` when ambiguous."""
-        sample = _prefix(text or "", self.max_chars)
-        if sum(ch.isalpha() for ch in sample) < self.min_letters:
-            return UNDETERMINED, None
-        hinted = normalise_language_tag(hint)
-        scores, refined = self._scores(sample, hinted)
+        return self.detect_many([text], [hint])[0]
+
+    def detect_many(self, texts: Sequence[str], hints: Sequence[str | None]) -> list[tuple[str, float | None]]:
+        """`detect` for each text with its hint; the first pass scores the whole batch in parallel."""
+        samples = [_prefix(text or "", self.max_chars) for text in texts]
+        scorable = [i for i, sample in enumerate(samples) if sum(ch.isalpha() for ch in sample) >= self.min_letters]
+        values = self.load().compute_language_confidence_values_in_parallel([samples[i] for i in scorable]) if scorable else []
+        results: list[tuple[str, float | None]] = [(UNDETERMINED, None)] * len(samples)
+        for i, sample_values in zip(scorable, values):
+            hinted = normalise_language_tag(hints[i])
+            results[i] = self._decide(*self._scores(samples[i], sample_values, hinted), hinted)
+        return results
+
+    def _decide(self, scores: dict[str, float], refined: bool, hinted: str | None) -> tuple[str, float | None]:
         best_code = max(scores, key=scores.__getitem__, default=UNDETERMINED)
         best = scores.get(best_code, 0.0)
         if best <= 0.0:
