@@ -14,8 +14,8 @@ Milestones (first occurrence unless stated):
   first_record_normalised normalise_record returned once
   last_record_normalised  (last occurrence)
   lingua_build            start/end of building each lingua detector: the low-accuracy one in
-                          DetectLanguage's setup, then small high-accuracy ones when samples need refining
-  first_language_detected LanguageDetector.detect returned once (after deduplication)
+                          DetectLanguage's setup, then, per batch, the high-accuracy models its refined samples need
+  first_language_detected LanguageDetector.detect_many (a batch of rows) returned once (after deduplication)
   last_language_detected  (last occurrence)
   spacy_load              start/end of loading each spaCy pipeline (lazily, in the first batch)
   first_ner_batch         start/end of the first RunInference batch
@@ -88,7 +88,7 @@ around(beam.Pipeline, "run", "pipeline_run_called")
 around(read.ReadInput, "process", "read_first_source")
 around(language, "_build", "lingua_build", every=True)
 normalised = first_and_last(normalise, "normalise_record", "first_record_normalised", "last_record_normalised")
-detected = first_and_last(language.LanguageDetector, "detect", "first_language_detected", "last_language_detected")
+detected = first_and_last(language.LanguageDetector, "detect_many", "first_language_detected", "last_language_detected")
 around(registry.ModelSpec, "load", "spacy_load", every=True)
 around(ner.SpacyNERModelHandler, "run_inference", "first_ner_batch")
 around(parquet, "write_atomically", "first_file_written")
