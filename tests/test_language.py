@@ -190,15 +190,40 @@ def test_short_and_word_poor_samples_are_refined():
 def test_refinement_rescores_the_top_candidates_and_the_hint_with_high_accuracy(monkeypatch):
     low = _FakeLingua({"lt": 0.90, "fr": 0.06, "sv": 0.03, "en": 0.01, "de": 0.0})
     high = _FakeLingua({"en": 0.62, "lt": 0.30, "fr": 0.08})  # what lingua's high-accuracy models say
-    asked = []
+    asked, preloaded = [], []
     monkeypatch.setattr(language, "_shared", lambda key: low if key[1] else asked.append(key) or high)
+    monkeypatch.setattr(language, "_build", lambda *key: preloaded.append(key))
+    monkeypatch.setattr(language, "_ACCURATE", {"nl"})  # already loaded by an earlier batch
     detector = LanguageDetector(refine_candidates=2)
     assert detector.detect(EARNINGS_TABLE, hint="nl") == ("en", pytest.approx(0.62))
-    assert asked == [(("fr", "lt", "nl"), False, False)]  # top 2 plus the hint; models load lazily
+    assert asked == [(("fr", "lt", "nl"), False, False)]  # top 2 plus the hint
+    assert preloaded == [(("fr", "lt"), False, True)]  # the models not loaded yet, in one parallel build
     assert detector.detect(CLEAR["nl"] + " " + CLEAR["nl"]) == ("lt", pytest.approx(0.90))  # prose: not refined
     assert len(asked) == 1
     high.values = {"lt": 0.40, "fr": 0.35, "nl": 0.25}  # refined, but no clear winner
     assert detector.detect(EARNINGS_TABLE) == ("und", 0.0)
+
+
+def test_a_batch_is_detected_as_each_text_alone(detector):
+    texts = [CLEAR["nl"], "12345 !!!", EARNINGS_TABLE, "Station Zuid", CLEAR["fr"], ""]
+    hints = [None, None, None, "nl-NL", "de", None]
+    batch, alone = detector.detect_many(texts, hints), [detector.detect(text, hint) for text, hint in zip(texts, hints)]
+    assert [code for code, _ in batch] == [code for code, _ in alone]
+    assert (batch[0][0], batch[1], batch[3][0], batch[4][0], batch[5]) == ("nl", ("und", None), "nl", "fr", ("und", None))
+    assert [confidence for _, confidence in batch] == [pytest.approx(c) if c else c for _, c in alone]
+    assert detector.detect_many(["", "!!!"], [None, "nl"]) == [("und", None), ("und", None)]
+
+
+def test_a_batch_loads_its_refinement_models_once(monkeypatch):
+    preloaded, build = [], language._build
+    monkeypatch.setattr(language, "_ACCURATE", set())
+    monkeypatch.setattr(language, "_build", lambda *key: preloaded.append(key) or build(*key))
+    detector = LanguageDetector(("nl", "en", "fr", "de"))
+    detector.detect_many([EARNINGS_TABLE, "Kort bericht over de dijken", CLEAR["de"]], [None, None, None])
+    refinement_builds = [key for key in preloaded if key[1:] == (False, True)]
+    assert len(refinement_builds) == 1 and set(refinement_builds[0][0]) <= {"nl", "en", "fr", "de"}
+    detector.detect_many([EARNINGS_TABLE, "Kort bericht over de dijken"], [None, None])
+    assert [key for key in preloaded if key[1:] == (False, True)] == refinement_builds  # loaded once per process
 
 
 def test_earnings_table_is_not_given_a_foreign_language(detector):
