@@ -6,7 +6,7 @@ stays resident: a run's memory would creep up with its length. Pinning the thres
 arrays in mmap (given back on free), and trimming between chunks returns the heap's free pages.
 
 The pin is 8 MiB, not glibc's initial 128 KiB: at 128 KiB-2 MiB every mid-sized array is a fresh mmap
-whose pages fault in zeroed, which made spaCy's `nlp.pipe` 18-23 % slower (benchmarks/results/performance.md,
+whose pages fault in zeroed, which made spaCy's `nlp.pipe` 18-27 % slower (benchmarks/results/performance.md,
 sixth session); at 8 MiB it runs as fast as unpinned and a 10,000-article run still peaks lower.
 """
 

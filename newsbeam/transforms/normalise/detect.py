@@ -32,7 +32,8 @@ class _Detect(beam.DoFn):
 
     def process(self, rows: list[dict]):
         try:
-            results = self._detector.detect_many([title_and_text(row) for row in rows], [row["language"] for row in rows])
+            texts, hints = [title_and_text(row) for row in rows], [row["language"] for row in rows]
+            results = self._detector.detect_many(texts, hints)
         except Exception:  # again one by one, so only the row that fails goes to the dead letters
             results = [self._detect_one(row) for row in rows]
         for row, result in zip(rows, results):

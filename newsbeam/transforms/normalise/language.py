@@ -229,7 +229,9 @@ class LanguageDetector:
         """`detect` for each text with its hint; the first pass scores the whole batch in parallel."""
         samples = [_prefix(text or "", self.max_chars) for text in texts]
         scorable = [i for i, sample in enumerate(samples) if sum(ch.isalpha() for ch in sample) >= self.min_letters]
-        values = self.load().compute_language_confidence_values_in_parallel([samples[i] for i in scorable]) if scorable else []
+        values = []
+        if scorable:
+            values = self.load().compute_language_confidence_values_in_parallel([samples[i] for i in scorable])
         hinted = [normalise_language_tag(hints[i]) for i in scorable]
         refinements = [self._refinement(samples[i], v, hint) for i, v, hint in zip(scorable, values, hinted)]
         _preload_accurate({code for refinement in refinements if refinement for code in refinement})
