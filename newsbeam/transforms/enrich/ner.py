@@ -104,15 +104,16 @@ class SpacyNERModelHandler(ModelHandler[dict, PredictionResult, SpacyPipelines])
     """
 
     def __init__(self, models: dict[str, ModelSpec], *, batch_size: int = 64, max_chars: int = 100_000,
-                 batch_chars: int = 30_000, min_batch_size: int = 64, max_batch_size: int = 256):
+                 batch_chars: int = 30_000, max_batch_size: int = 256):
         super().__init__()
         self._models = dict(models)
         self._batch_size = batch_size  # texts per nlp.pipe batch, and at most...
         self._batch_chars = batch_chars  # ...this many characters: the tok2vec's arrays grow with a batch's tokens
         self._max_chars = max_chars
         # BatchElements sizes batches by timing; from 1 up it settled on 1-10 articles, and the NER of 3,000
-        # Reuters articles took 24.2 s against 22.5 s with this floor. A bundle's last batch may be smaller.
-        self._batching = {"min_batch_size": min_batch_size, "max_batch_size": max_batch_size}
+        # Reuters articles took 24.2 s against 22.5 s with a floor of one full nlp.pipe batch. A bundle's
+        # last batch may be smaller.
+        self._batching = {"min_batch_size": batch_size, "max_batch_size": max_batch_size}
 
     def load_model(self) -> SpacyPipelines:
         return SpacyPipelines(self._models)

@@ -120,10 +120,13 @@ _ACCURATE: set[str] = set()
 def _preload_accurate(codes: set[str]) -> None:
     """Load the high-accuracy models of the `codes` not loaded yet in one call, which lingua spreads over every
     core: on 268 refined Reuters samples 2.9 s instead of 5.2 s loading them one by one, for +45 MB."""
-    missing = codes - _ACCURATE
-    if missing:
-        _build(tuple(sorted(missing)), False, True)
-        _ACCURATE.update(missing)
+    if codes <= _ACCURATE:
+        return
+    with _SHARED_LOCK:  # bundle threads of one worker must not load the same models twice
+        missing = codes - _ACCURATE
+        if missing:
+            _build(tuple(sorted(missing)), False, True)
+            _ACCURATE.update(missing)
 
 
 class LanguageDetector:
