@@ -152,7 +152,7 @@ class LanguageDetector:
     French with high confidence), the sample is scored again by the high-accuracy models of its
     `refine_candidates` best candidates (plus the hint). Those models load per language when a batch first
     needs them (all of a batch's in one parallel call) and lingua shares them process-wide, so a worker
-    never holds all of them (~1.1 GB, ~12 CPU-s to build).
+    never holds all of them (~1.1 GB, ~4 s to build on two cores).
     `accurate_below=None` scores everything with the full high-accuracy set; `low_accuracy=True` never refines.
 
     Nothing is loaded until the first `detect` (or `load`); detectors with the same configuration share one
