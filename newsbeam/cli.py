@@ -215,9 +215,9 @@ def _ingest(args, beam_args: list[str]) -> int:
 
     from newsbeam.pipelines.ingest import IngestConfig, run_ingest
     from newsbeam.pipelines.lock import OutputLock, remove_temporaries
-    from newsbeam.pipelines.memory import pin_mmap_threshold
+    from newsbeam.pipelines.memory import pin_allocator_thresholds
 
-    pin_mmap_threshold()  # large runs: spaCy's freed batch arrays go back to the system (see memory.py)
+    pin_allocator_thresholds()  # spaCy's large batch arrays go back to the system, the heap is not trimmed on every free
 
     specs = _sources(args)
     options = _beam_options(args, beam_args)

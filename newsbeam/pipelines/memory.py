@@ -8,6 +8,11 @@ arrays in mmap (given back on free), and trimming between chunks returns the hea
 The pin is 8 MiB, not glibc's initial 128 KiB: at 128 KiB-2 MiB every mid-sized array is a fresh mmap
 whose pages fault in zeroed, which made spaCy's `nlp.pipe` 18-27 % slower (benchmarks/results/performance.md,
 sixth session); at 8 MiB it runs as fast as unpinned and a 10,000-article run still peaks lower.
+
+Pinning also freezes glibc's trim threshold at 128 KiB (unpinned, it rises with the mmap threshold), so
+every free that left more than that at the top of the heap gave the pages back, and the next batch faulted
+them in again: 2.7-3.6 s of kernel time in a 3,000-article run. The trim threshold is pinned at 256 MiB,
+above a batch's transient peak; the heap is still trimmed between chunks.
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ import ctypes.util
 import gc
 import os
 
-M_MMAP_THRESHOLD = -3  # mallopt parameter number in glibc's malloc.h
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # mallopt parameter numbers in glibc's malloc.h
 MMAP_THRESHOLD_BYTES = 8 * 1024 * 1024
+TRIM_THRESHOLD_BYTES = 256 * 1024 * 1024
 
 
 def _glibc():
@@ -33,12 +39,23 @@ def _glibc():
 _LIBC = _glibc()
 
 
-def pin_mmap_threshold() -> bool:
-    """Pin the mmap threshold in this process and in worker processes started after it; True if applied."""
+def pin_allocator_thresholds() -> bool:
+    """Pin the mmap and trim thresholds here and in worker processes started later; False if glibc refused.
+
+    A threshold set in the environment (`MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_`) is the user's
+    choice: glibc has applied it already, and it is left alone.
+    """
     if _LIBC is None:
         return False
-    os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(MMAP_THRESHOLD_BYTES))  # read by glibc in children
-    return bool(_LIBC.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
+    applied = True
+    for parameter, variable, value in (
+        (M_MMAP_THRESHOLD, "MALLOC_MMAP_THRESHOLD_", MMAP_THRESHOLD_BYTES),
+        (M_TRIM_THRESHOLD, "MALLOC_TRIM_THRESHOLD_", TRIM_THRESHOLD_BYTES),
+    ):
+        if variable not in os.environ:
+            os.environ[variable] = str(value)  # read by glibc when a worker process starts
+            applied = bool(_LIBC.mallopt(parameter, value)) and applied
+    return applied
 
 
 def release_free_memory() -> None:
