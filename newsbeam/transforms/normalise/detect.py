@@ -6,9 +6,13 @@ has not seen before; until then a row's `language` holds the declared tag (norma
 
 from __future__ import annotations
 
+from collections import deque
+from concurrent.futures import Future
+
 import apache_beam as beam
 
 from newsbeam.errors import dead_letter_from
+from newsbeam.transforms.normalise.detector_process import HelperGone, shared_helper, worth_a_helper
 from newsbeam.transforms.normalise.language import DEFAULT_LANGUAGES, DETECTION_MODES, LanguageDetector
 from newsbeam.transforms.normalise.text import title_and_text
 from newsbeam.transforms.sink.partitions import safe_language
@@ -17,31 +21,79 @@ ERRORS = "errors"
 # Rows per lingua call: enough to keep both cores busy (lingua scores a batch in parallel), small enough to
 # add no latency in streaming, where a bundle's last batch is flushed when the bundle ends.
 BATCH_SIZE = 64
+# Batches with the helper process while an earlier one goes downstream: enough for it to stay ahead of NER
+# when a batch makes it load refinement models.
+IN_FLIGHT = 4
 
 
 class _Detect(beam.DoFn):
-    """Batches of rows in, each row with its language out (or its dead letter)."""
+    """Batches of rows in, each row with its language out (or its dead letter).
+
+    Where there is more than one core, lingua runs in a helper process (`detector_process`): a batch is
+    scored there while the batch before it goes on downstream here. A batch the helper cannot score is
+    scored here, and one row at a time if it fails again, so only the row that fails goes to the dead letters.
+    """
 
     def __init__(self, languages: tuple[str, ...], mode: str):
         self._languages, self._mode = languages, mode
-        self._detector = None
+        self._detector = self._helper = None
+        self._pending = deque()
 
     def setup(self):
-        self._detector = LanguageDetector(self._languages, **DETECTION_MODES[self._mode])
-        self._detector.load()  # the low-accuracy models (shared per process) are built here, not on the first row
+        options = DETECTION_MODES[self._mode]
+        self._detector = LanguageDetector(self._languages, **options)  # without a helper, and for retries
+        if worth_a_helper():
+            self._helper = shared_helper(self._languages, options)
+        else:
+            self._detector.load()  # the low-accuracy models are built here, not on the first row
 
-    def process(self, rows: list[dict]):
+    def start_bundle(self):
+        self._pending = deque()
+
+    def process(self, rows: list[dict], element=beam.DoFn.WindowedValueParam):
+        self._pending.append((element, self._start(rows)))
+        if len(self._pending) > IN_FLIGHT:
+            yield from self._finish(*self._pending.popleft())
+
+    def finish_bundle(self):
+        while self._pending:
+            yield from self._finish(*self._pending.popleft())
+
+    def _start(self, rows: list[dict]) -> Future | list | Exception:
+        """A batch's results: the helper's future, or without a helper the results themselves (or the error)."""
         try:
             texts, hints = [title_and_text(row) for row in rows], [row["language"] for row in rows]
-            results = self._detector.detect_many(texts, hints)
-        except Exception:  # again one by one, so only the row that fails goes to the dead letters
-            results = [self._detect_one(row) for row in rows]
+            if self._helper is not None:
+                return self._helper.submit(texts, hints)
+            return self._detector.detect_many(texts, hints)
+        except Exception as error:
+            return error
+
+    def _finish(self, element, started: Future | list | Exception):
+        rows = element.value
+        results = self._results(rows, started)
         for row, result in zip(rows, results):
             if isinstance(result, Exception):
-                yield beam.pvalue.TaggedOutput(ERRORS, dead_letter_from(row["source"], result, "normalise", row["id"]))
+                dead_letter = dead_letter_from(row["source"], result, "normalise", row["id"])
+                yield beam.pvalue.TaggedOutput(ERRORS, element.with_value(dead_letter))
             else:
                 language, confidence = result
-                yield {**row, "language": safe_language(language), "language_confidence": confidence}
+                yield element.with_value({**row, "language": safe_language(language), "language_confidence": confidence})
+
+    def _results(self, rows: list[dict], started: Future | list | Exception) -> list:
+        """The batch's results; a batch that failed is scored again here, and one row at a time if it fails again."""
+        if isinstance(started, Future):
+            error = started.exception()
+            if error is None:
+                return started.result()
+            if isinstance(error, HelperGone):  # killed, out of memory: the rest is scored in this process
+                self._helper = None
+        elif not isinstance(started, Exception):
+            return started
+        try:
+            return self._detector.detect_many([title_and_text(row) for row in rows], [row["language"] for row in rows])
+        except Exception:
+            return [self._detect_one(row) for row in rows]
 
     def _detect_one(self, row: dict) -> tuple[str, float | None] | Exception:
         try:

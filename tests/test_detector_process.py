@@ -1,0 +1,92 @@
+"""Language detection in a helper process (transforms/normalise/detector_process.py) and the DoFn that uses it."""
+
+import pytest
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.windowed_value import WindowedValue
+
+from newsbeam.transforms.normalise import detect
+from newsbeam.transforms.normalise.detector_process import DetectorProcess, HelperGone, shared_helper
+from newsbeam.transforms.normalise.language import DETECTION_MODES, LanguageDetector
+
+DUTCH = "Het kabinet wil volgend jaar meer geld uittrekken voor de versterking van de dijken langs de rivieren."
+ENGLISH = "The government plans to spend more money next year on strengthening the dikes along the rivers."
+TABLE = "Shr 45 cts vs 58 cts\nNet 1.1 mln vs 829,000\nSales 7.9 mln vs 9.4 mln\nAvg shrs 2,332,397 vs 1,428,000"
+ROWS = [{"id": "1", "source": "s", "title": None, "text": DUTCH, "language": None},
+        {"id": "2", "source": "s", "title": None, "text": ENGLISH, "language": None}]  # fmt: skip
+
+
+@pytest.fixture
+def helper():
+    process = DetectorProcess(("nl", "en", "fr", "de"), {})
+    yield process
+    process.close()
+
+
+def test_the_helper_detects_as_this_process_does(helper):
+    texts, hints = [DUTCH, TABLE, "Station Zuid", "", ENGLISH], [None, None, "nl", None, "de"]
+    first, second = helper.submit(texts, hints), helper.submit([ENGLISH], [None])  # answered in order
+    here = LanguageDetector(("nl", "en", "fr", "de"))
+    for future, expected in ((first, here.detect_many(texts, hints)), (second, here.detect_many([ENGLISH], [None]))):
+        got = future.result(timeout=120)
+        assert [code for code, _ in got] == [code for code, _ in expected]
+        assert [confidence for _, confidence in got] == [pytest.approx(c) if c else c for _, c in expected]
+    helper.close()
+    assert helper._process.returncode == 0  # closing its input ends it cleanly
+
+
+def test_a_batch_the_helper_cannot_score_fails_alone(helper):
+    bad, good = helper.submit([12345], [None]), helper.submit([DUTCH], [None])
+    with pytest.raises(RuntimeError, match="AttributeError"):
+        bad.result(timeout=120)
+    assert good.result(timeout=120)[0][0] == "nl"
+
+
+def test_a_killed_helper_fails_its_batches(helper):
+    helper._process.kill()
+    helper._process.wait()
+    with pytest.raises(HelperGone):
+        helper.submit([DUTCH], [None]).result(timeout=60)
+    assert helper.broken
+
+
+def _run_bundle(dofn, batches):
+    """What the DoFn outputs for these batches in one bundle: WindowedValues, dead letters tagged."""
+    out = []
+    for rows in batches:
+        out += dofn.process(rows, WindowedValue(rows, 0, [GlobalWindow()]))
+    return out + list(dofn.finish_bundle())
+
+
+def test_the_dofn_goes_on_without_a_helper_that_died():
+    dofn = detect._Detect(("nl", "en"), "fast")
+    dofn.setup()
+    dead = dofn._helper
+    dead._process.kill()
+    dead._process.wait()
+    dofn.start_bundle()
+    out = _run_bundle(dofn, [ROWS, ROWS[:1]])
+    assert [(o.value["id"], o.value["language"]) for o in out] == [("1", "nl"), ("2", "en"), ("1", "nl")]
+    assert all(list(o.windows) == [GlobalWindow()] for o in out)
+    assert dofn._helper is None  # scored in this process from then on
+    assert shared_helper(("nl", "en"), DETECTION_MODES["fast"]) is not dead  # the next DoFn gets a new helper
+
+
+def test_without_a_spare_core_the_dofn_detects_in_this_process(monkeypatch):
+    monkeypatch.setattr(detect, "worth_a_helper", lambda: False)
+    dofn = detect._Detect(("nl", "en"), "fast")
+    dofn.setup()
+    dofn.start_bundle()
+    assert dofn._helper is None
+    out = _run_bundle(dofn, [ROWS])
+    assert [(o.value["id"], o.value["language"]) for o in out] == [("1", "nl"), ("2", "en")]
+
+
+def test_batches_stay_in_order_and_a_bad_row_goes_to_the_dead_letters():
+    dofn = detect._Detect(("nl", "en"), "refined")
+    dofn.setup()
+    dofn.start_bundle()
+    broken = {"id": "3", "source": "s", "title": "no text field", "language": None}
+    batches = [ROWS, [ROWS[1], broken], ROWS[:1]] * 3  # more batches than are kept in flight
+    out = _run_bundle(dofn, batches)
+    ids = [("dead", o.value.value["record_id"]) if getattr(o, "tag", None) == detect.ERRORS else o.value["id"] for o in out]
+    assert ids == ["1", "2", "2", ("dead", "3"), "1"] * 3
