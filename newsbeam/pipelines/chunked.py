@@ -15,7 +15,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from newsbeam.pipelines.runner import new_pipeline
+from newsbeam.pipelines.runner import new_pipeline, run_to_completion
 from newsbeam.transforms.sources.read import ReadSources
 from newsbeam.transforms.sources.specs import SourceSpec
 from newsbeam.transforms.sources.staging import StageReads, read_manifest, staged_files
@@ -28,9 +28,7 @@ def stage_file_sources(specs: list[SourceSpec], directory: str, run_id: str, chu
     pipeline = new_pipeline(options)
     read = pipeline | "Sources" >> beam.Create(specs) | "Read" >> ReadSources(spread_records=False)
     read | "Stage" >> StageReads(directory, run_id, chunk_size)
-    result = pipeline.run()
-    result.wait_until_finish()
-    return result, read_manifest(directory, run_id)
+    return run_to_completion(pipeline), read_manifest(directory, run_id)
 
 
 def delete_staged(directory: str, run_id: str) -> None:

@@ -22,7 +22,7 @@ from newsbeam.pipelines.chunked import (
     stage_file_sources,
 )
 from newsbeam.pipelines.memory import release_free_memory
-from newsbeam.pipelines.runner import new_pipeline
+from newsbeam.pipelines.runner import new_pipeline, run_to_completion
 from newsbeam.schemas import ARTICLE_SCHEMA, ERROR_SCHEMA
 from newsbeam.transforms.enrich.enrich import EnrichArticles
 from newsbeam.transforms.enrich.registry import ModelSpec
@@ -195,9 +195,7 @@ def summary_header(config: IngestConfig, options: PipelineOptions, result, began
 def _run_pipeline(config: IngestConfig, options: PipelineOptions, reader=None, file_tag: str = ""):
     pipeline = new_pipeline(options)
     build_ingest(pipeline, config, reader, file_tag)
-    result = pipeline.run()
-    result.wait_until_finish()
-    return result
+    return run_to_completion(pipeline)
 
 
 def _run_in_chunks(config: IngestConfig, options: PipelineOptions):

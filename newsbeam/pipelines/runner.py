@@ -29,3 +29,16 @@ def new_pipeline(options: PipelineOptions) -> beam.Pipeline:
     """A pipeline on the runner the options name, the offline DirectRunner when they name none."""
     runner = OfflineDirectRunner() if is_direct(options.view_as(StandardOptions).runner) else None
     return beam.Pipeline(runner=runner, options=options)
+
+
+def run_to_completion(pipeline: beam.Pipeline):
+    """Run a pipeline made by `new_pipeline`, wait for it and return its result.
+
+    Beam round-trips a graph through its runner API before running it, as a self-test, unless the runner
+    goes through the Fn API anyway; it knows that of its own DirectRunner's batch pipelines but not of ours,
+    which run on the same FnApiRunner. Skipping it saves ~0.2 s of CPU per pipeline (a chunked run has three).
+    """
+    in_process = isinstance(pipeline.runner, OfflineDirectRunner)
+    result = pipeline.run(test_runner_api=False if in_process else "AUTO")
+    result.wait_until_finish()
+    return result

@@ -1,0 +1,23 @@
+"""The offline DirectRunner's pipelines (pipelines/runner.py)."""
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from newsbeam.pipelines import runner
+
+
+def test_in_process_pipelines_run_without_the_runner_api_self_test(monkeypatch, tmp_path):
+    calls, to_runner_api = [], beam.Pipeline.to_runner_api
+
+    def counting(self, *args, **kwargs):
+        calls.append(kwargs.get("use_fake_coders", False))
+        return to_runner_api(self, *args, **kwargs)
+
+    monkeypatch.setattr(beam.Pipeline, "to_runner_api", counting)
+    pipeline = runner.new_pipeline(PipelineOptions([]))
+    out = tmp_path / "n"
+    pipeline | beam.Create([1, 2, 3]) | beam.CombineGlobally(sum) | beam.Map(lambda n: out.write_text(str(n)))
+    result = runner.run_to_completion(pipeline)
+    assert result.state == "DONE" and out.read_text() == "6"
+    assert True not in calls  # the round trip Beam makes as a self-test translates with fake coders
+    assert calls  # the FnApiRunner's own translation
