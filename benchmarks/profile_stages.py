@@ -4,7 +4,9 @@ The run uses the default in-process runner (Beam's FnApiRunner, in_memory mode):
 execute in the profiled thread, so one profile sees the CLI, Beam and every transform. Each sample's time is
 given to the innermost frame on its stack that belongs to a known stage (e.g. everything below
 `language.py` is language detection, lingua included; Beam's coders below its runner are "coders"), so the
-categories add up to the profiled wall time. Needs `pip install pyinstrument` (benchmarks only).
+categories add up to the profiled wall time. lingua itself runs in the detector's helper process, which
+the profile does not see: what the main process spends on detection is sending batches and waiting for
+results. Needs `pip install pyinstrument` (benchmarks only).
 
     python benchmarks/profile_stages.py /work/shared/data/corpora/reuters21578.jsonl --articles 3000
     # the same articles as one RSS 2.0 file (feed parsing instead of JSON Lines)
@@ -31,6 +33,8 @@ HERE = pathlib.Path(__file__).resolve().parent
 RULES = [
     ("newsbeam/transforms/normalise/language.py", "_build", "startup: lingua detector build"),
     ("newsbeam/transforms/normalise/language.py", None, "language detection (lingua)"),
+    ("newsbeam/transforms/normalise/detect.py", "_results", "language detection: waiting for the helper process"),
+    ("newsbeam/transforms/normalise/detector_process.py", None, "language detection: helper process I/O"),
     ("newsbeam/transforms/enrich/registry.py", "load", "startup: spaCy pipeline load"),
     ("newsbeam/transforms/enrich/ner.py", "spans_to_entities", "NER: spans to entity structs"),
     ("spacy/", None, "NER: spaCy nlp.pipe"),

@@ -13,9 +13,11 @@ Milestones (first occurrence unless stated):
   read_first_source       ReadInput.process entered
   first_record_normalised normalise_record returned once
   last_record_normalised  (last occurrence)
-  lingua_build            start/end of building each lingua detector: the low-accuracy one in
-                          DetectLanguage's setup, then, per batch, the high-accuracy models its refined samples need
-  first_language_detected LanguageDetector.detect_many (a batch of rows) returned once (after deduplication)
+  detector_process        start/end of starting the language detector's helper process (DetectLanguage's
+                          setup); the helper builds lingua's models in the background, out of the probes' sight
+  lingua_build            start/end of building a lingua detector in this process: only without a helper
+                          (one core), or when a batch is retried here
+  first_language_detected the first batch's languages are back from the helper (`_Detect._results`)
   last_language_detected  (last occurrence)
   spacy_load              start/end of loading each spaCy pipeline (lazily, in the first batch)
   first_ner_batch         start/end of the first RunInference batch
@@ -49,7 +51,7 @@ import newsbeam.cli
 import newsbeam.pipelines.ingest
 mark("imports_done")
 import apache_beam as beam
-from newsbeam.transforms.normalise import language, normalise
+from newsbeam.transforms.normalise import detect, detector_process, language, normalise
 from newsbeam.transforms.enrich import ner, registry
 from newsbeam.transforms.sources import read
 from newsbeam.transforms.sink import parquet
@@ -86,9 +88,10 @@ def first_and_last(owner, attr, first_name, last_name):
 
 around(beam.Pipeline, "run", "pipeline_run_called")
 around(read.ReadInput, "process", "read_first_source")
+around(detector_process.DetectorProcess, "__init__", "detector_process", every=True)
 around(language, "_build", "lingua_build", every=True)
 normalised = first_and_last(normalise, "normalise_record", "first_record_normalised", "last_record_normalised")
-detected = first_and_last(language.LanguageDetector, "detect_many", "first_language_detected", "last_language_detected")
+detected = first_and_last(detect._Detect, "_results", "first_language_detected", "last_language_detected")
 around(registry.ModelSpec, "load", "spacy_load", every=True)
 around(ner.SpacyNERModelHandler, "run_inference", "first_ner_batch")
 around(parquet, "write_atomically", "first_file_written")
