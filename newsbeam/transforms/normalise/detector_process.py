@@ -13,6 +13,7 @@ import atexit
 import collections
 import os
 import pickle
+import queue
 import subprocess
 import sys
 import threading
@@ -47,39 +48,44 @@ class DetectorProcess:
         os.close(write_end)
         self._replies = os.fdopen(read_end, "rb")
         self._pending: collections.deque[Future] = collections.deque()
+        self._outbox: queue.SimpleQueue = queue.SimpleQueue()  # None ends the requests
         self._lock = threading.Lock()
         self.broken = False
         # The helper builds its detector from this first message while this process goes on.
-        self._request((tuple(languages), dict(options)), None)
+        self._outbox.put((tuple(languages), dict(options)))
+        # Pipes hold ~64 KB and the helper reads a batch only when it is done with the last one: a writer
+        # thread keeps the caller from blocking on a full pipe.
+        self._writer = threading.Thread(target=self._write_requests, name="newsbeam-detector-requests", daemon=True)
+        self._writer.start()
         threading.Thread(target=self._read_replies, name="newsbeam-detector-replies", daemon=True).start()
 
     def submit(self, texts: Sequence[str], hints: Sequence[str | None]) -> Future:
         future = Future()
-        self._request((list(texts), list(hints)), future)
+        with self._lock:
+            if not self.broken:
+                self._pending.append(future)
+                self._outbox.put((list(texts), list(hints)))
+                return future
+        future.set_exception(HelperGone("the language detector process has ended"))
         return future
 
     def close(self) -> None:
-        if self._process.poll() is None:
-            self._process.stdin.close()  # end of requests: the helper exits
-            try:
-                self._process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
+        self._outbox.put(None)
+        self._writer.join(timeout=30)
+        try:
+            self._process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
 
-    def _request(self, message, future: Future | None) -> None:
-        with self._lock:
-            if not self.broken:
-                try:
-                    pickle.dump(message, self._process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-                    self._process.stdin.flush()
-                    if future is not None:
-                        self._pending.append(future)
-                    return
-                except OSError:
-                    pass
-        self._fail_pending()
-        if future is not None:
-            future.set_exception(HelperGone("the language detector process has ended"))
+    def _write_requests(self) -> None:
+        stdin = self._process.stdin
+        try:
+            while (message := self._outbox.get()) is not None:
+                pickle.dump(message, stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                stdin.flush()
+            stdin.close()  # end of requests: the helper exits
+        except OSError:
+            self._fail_pending()
 
     def _read_replies(self) -> None:
         while True:
