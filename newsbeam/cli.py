@@ -198,16 +198,13 @@ def _chunk_size(args, options) -> int:
     """--chunk-size, or by default chunks when the pipeline runs inside this process only: distributed
     runners spill shuffles to disk (a chunk would be a job of its own), and multi_processing workers
     would start again, models and all, for every chunk."""
-    from apache_beam.options.pipeline_options import DirectOptions, StandardOptions
-
-    from newsbeam.pipelines.runner import is_direct
+    from newsbeam.pipelines.runner import runs_in_this_process
 
     if args.chunk_size is not None:
         if args.chunk_size < 0:
             raise UsageError("--chunk-size must be 0 (no chunks) or positive")
         return args.chunk_size
-    in_process = options.view_as(DirectOptions).direct_running_mode != "multi_processing"
-    return DEFAULT_CHUNK_SIZE if is_direct(options.view_as(StandardOptions).runner) and in_process else 0
+    return DEFAULT_CHUNK_SIZE if runs_in_this_process(options) else 0
 
 
 def _ingest(args, beam_args: list[str]) -> int:

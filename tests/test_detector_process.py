@@ -90,3 +90,11 @@ def test_batches_stay_in_order_and_a_bad_row_goes_to_the_dead_letters():
     out = _run_bundle(dofn, batches)
     ids = [("dead", o.value.value["record_id"]) if getattr(o, "tag", None) == detect.ERRORS else o.value["id"] for o in out]
     assert ids == ["1", "2", "2", ("dead", "3"), "1"] * 3
+
+
+def test_a_helper_started_early_is_the_one_the_dofn_uses():
+    detect.start_helper_early(["nl", "de"], "refined")
+    early = shared_helper(("nl", "de"), DETECTION_MODES["refined"])
+    dofn = detect._Detect(("nl", "de"), "refined")
+    dofn.setup()
+    assert dofn._helper is early and not early.broken

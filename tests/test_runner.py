@@ -21,3 +21,10 @@ def test_in_process_pipelines_run_without_the_runner_api_self_test(monkeypatch, 
     assert result.state == "DONE" and out.read_text() == "6"
     assert True not in calls  # the round trip Beam makes as a self-test translates with fake coders
     assert calls  # the FnApiRunner's own translation
+
+
+def test_only_the_in_memory_direct_runner_runs_in_this_process():
+    assert runner.runs_in_this_process(PipelineOptions([]))
+    assert runner.runs_in_this_process(PipelineOptions(["--runner=DirectRunner"]))
+    assert not runner.runs_in_this_process(PipelineOptions(["--direct_running_mode=multi_processing"]))
+    assert not runner.runs_in_this_process(PipelineOptions(["--runner=PortableRunner"]))

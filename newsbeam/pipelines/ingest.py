@@ -22,12 +22,12 @@ from newsbeam.pipelines.chunked import (
     stage_file_sources,
 )
 from newsbeam.pipelines.memory import release_free_memory
-from newsbeam.pipelines.runner import new_pipeline, run_to_completion
+from newsbeam.pipelines.runner import new_pipeline, run_to_completion, runs_in_this_process
 from newsbeam.schemas import ARTICLE_SCHEMA, ERROR_SCHEMA
 from newsbeam.transforms.enrich.enrich import EnrichArticles
 from newsbeam.transforms.enrich.registry import ModelSpec
 from newsbeam.transforms.normalise.dedup import DUPLICATES, SEEN, DeduplicateArticles
-from newsbeam.transforms.normalise.detect import DetectLanguage
+from newsbeam.transforms.normalise.detect import DetectLanguage, start_helper_early
 from newsbeam.transforms.normalise.language import DEFAULT_LANGUAGES
 from newsbeam.transforms.normalise.normalise import NormaliseArticles
 from newsbeam.transforms.normalise.seen import ReadCommittedIds
@@ -225,6 +225,8 @@ def run_ingest(config: IngestConfig, options: PipelineOptions) -> dict:
     A dry run never chunks: it writes nothing, so chunks could not see each other's articles.
     """
     began = time.monotonic()
+    if runs_in_this_process(options):
+        start_helper_early(config.languages, config.language_detection)
     if config.chunk_size and not config.dry_run and not all(spec.is_url for spec in config.sources):
         result, pending, chunks = _run_in_chunks(config, options)
     else:

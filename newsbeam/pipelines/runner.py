@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 from apache_beam.runners.direct.direct_runner import BundleBasedDirectRunner, DirectRunner
 from apache_beam.runners.portability.fn_api_runner import fn_runner
 
@@ -23,6 +23,12 @@ class OfflineDirectRunner(DirectRunner):
 def is_direct(runner_name: str | None) -> bool:
     """True for the runner names that mean "run here, in process"."""
     return runner_name in (None, "DirectRunner", "direct", "SwitchingDirectRunner")
+
+
+def runs_in_this_process(options: PipelineOptions) -> bool:
+    """True when the pipeline's transforms execute in this very process (the DirectRunner, not multi_processing)."""
+    in_memory = options.view_as(DirectOptions).direct_running_mode != "multi_processing"
+    return is_direct(options.view_as(StandardOptions).runner) and in_memory
 
 
 def new_pipeline(options: PipelineOptions) -> beam.Pipeline:

@@ -102,6 +102,13 @@ class _Detect(beam.DoFn):
             return error
 
 
+def start_helper_early(languages: tuple[str, ...], mode: str) -> None:
+    """Start the helper process that DetectLanguage will use in this process, so that lingua builds while the
+    pipeline is planned and its first stages run; only for pipelines that run in this process."""
+    if worth_a_helper():
+        shared_helper(tuple(languages), DETECTION_MODES[mode])
+
+
 class DetectLanguage(beam.PTransform):
     """Article rows -> rows with `language` and `language_confidence` detected (main) and dead letters (`errors`).
 
