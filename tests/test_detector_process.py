@@ -1,5 +1,9 @@
 """Language detection in a helper process (transforms/normalise/detector_process.py) and the DoFn that uses it."""
 
+import os
+import signal
+import time
+
 import pytest
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
@@ -69,6 +73,24 @@ def test_the_dofn_goes_on_without_a_helper_that_died():
     assert all(list(o.windows) == [GlobalWindow()] for o in out)
     assert dofn._helper is None  # scored in this process from then on
     assert shared_helper(("nl", "en"), DETECTION_MODES["fast"]) is not dead  # the next DoFn gets a new helper
+
+
+def test_a_stuck_helper_is_ended_and_its_batch_scored_here(monkeypatch):
+    monkeypatch.setattr(detect, "HELPER_TIMEOUT_SECONDS", 2)
+    dofn = detect._Detect(("nl", "en"), "fast")
+    dofn.setup()
+    stuck = dofn._helper
+    assert stuck.submit([DUTCH], [None]).result(timeout=120)[0][0] == "nl"  # up and answering
+    os.kill(stuck._process.pid, signal.SIGSTOP)
+    dofn.start_bundle()
+    out = _run_bundle(dofn, [ROWS])
+    assert [(o.value["id"], o.value["language"]) for o in out] == [("1", "nl"), ("2", "en")]
+    assert dofn._helper is None
+    assert stuck._process.wait(timeout=30) == -signal.SIGKILL
+    deadline = time.monotonic() + 10
+    while not stuck.broken and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert stuck.broken
 
 
 def test_without_a_spare_core_the_dofn_detects_in_this_process(monkeypatch):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import deque
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 
 import apache_beam as beam
 
@@ -24,14 +25,18 @@ BATCH_SIZE = 64
 # Batches with the helper process while an earlier one goes downstream: enough for it to stay ahead of NER
 # when a batch makes it load refinement models.
 IN_FLIGHT = 4
+# A batch the helper has not answered in this long means a stuck helper: it is ended and the batch scored here.
+# Far above what a batch takes even when it loads every high-accuracy model (~4 s on two cores).
+HELPER_TIMEOUT_SECONDS = 600
 
 
 class _Detect(beam.DoFn):
     """Batches of rows in, each row with its language out (or its dead letter).
 
-    Where there is more than one core, lingua runs in a helper process (`detector_process`): a batch is
-    scored there while the batch before it goes on downstream here. A batch the helper cannot score is
-    scored here, and one row at a time if it fails again, so only the row that fails goes to the dead letters.
+    Where there is more than one core, lingua runs in a helper process (`detector_process`): the next
+    `IN_FLIGHT` batches are scored there while an earlier one goes on downstream here. A batch the helper
+    cannot score is scored here, and one row at a time if it fails again, so only the row that fails goes to
+    the dead letters.
     """
 
     def __init__(self, languages: tuple[str, ...], mode: str):
@@ -83,10 +88,14 @@ class _Detect(beam.DoFn):
     def _results(self, rows: list[dict], started: Future | list | Exception) -> list:
         """The batch's results; a batch that failed is scored again here, and one row at a time if it fails again."""
         if isinstance(started, Future):
-            error = started.exception()
+            try:
+                error = started.exception(timeout=HELPER_TIMEOUT_SECONDS)
+            except FutureTimeout:
+                self._helper.kill()
+                error = HelperGone("the language detector process stopped answering")
             if error is None:
                 return started.result()
-            if isinstance(error, HelperGone):  # killed, out of memory: the rest is scored in this process
+            if isinstance(error, HelperGone):  # killed, out of memory, stuck: the rest is scored in this process
                 self._helper = None
         elif not isinstance(started, Exception):
             return started

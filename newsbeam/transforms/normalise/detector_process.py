@@ -42,6 +42,7 @@ class DetectorProcess:
         self._process = subprocess.Popen(
             [sys.executable, "-m", __name__, str(write_end)],
             stdin=subprocess.PIPE,
+            stdout=2,  # its stdout to this process's stderr: this process's stdout may carry a dry run's JSON
             pass_fds=(write_end,),
             env={**os.environ, "PYTHONPATH": python_path},  # importable as here, however this process found it
         )
@@ -70,12 +71,18 @@ class DetectorProcess:
         return future
 
     def close(self) -> None:
+        with self._lock:
+            self.broken = True  # no more batches: shared_helper starts a new helper if one is asked for
         self._outbox.put(None)
         self._writer.join(timeout=30)
         try:
             self._process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self._process.kill()
+
+    def kill(self) -> None:
+        """End a helper that stopped answering; its pending batches fail with HelperGone."""
+        self._process.kill()
 
     def _write_requests(self) -> None:
         stdin = self._process.stdin
@@ -133,7 +140,10 @@ def _close_helpers() -> None:
 def _serve(replies) -> None:
     """The helper's loop: a detector from the first request, then one reply per batch until stdin closes."""
     requests = sys.stdin.buffer
-    languages, options = pickle.load(requests)
+    try:
+        languages, options = pickle.load(requests)
+    except EOFError:
+        return
     detector = LanguageDetector(languages, **options)
     detector.load()
     while True:
