@@ -120,3 +120,16 @@ def test_a_helper_started_early_is_the_one_the_dofn_uses():
     dofn = detect._Detect(("nl", "de"), "refined")
     dofn.setup()
     assert dofn._helper is early and not early.broken
+
+
+def test_a_helper_that_cannot_start_leaves_detection_in_this_process(monkeypatch):
+    def no_process(*args, **kwargs):
+        raise PermissionError("no new processes here")
+
+    monkeypatch.setattr(detect, "shared_helper", no_process)
+    detect.start_helper_early(("nl", "en"), "fast")  # no error: the DoFn will detect here
+    dofn = detect._Detect(("nl", "en"), "fast")
+    dofn.setup()
+    dofn.start_bundle()
+    assert dofn._helper is None
+    assert [(o.value["id"], o.value["language"]) for o in _run_bundle(dofn, [ROWS])] == [("1", "nl"), ("2", "en")]

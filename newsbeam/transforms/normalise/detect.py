@@ -6,6 +6,7 @@ has not seen before; until then a row's `language` holds the declared tag (norma
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -48,8 +49,8 @@ class _Detect(beam.DoFn):
         options = DETECTION_MODES[self._mode]
         self._detector = LanguageDetector(self._languages, **options)  # without a helper, and for retries
         if worth_a_helper():
-            self._helper = shared_helper(self._languages, options)
-        else:
+            self._helper = _started_helper(self._languages, options)
+        if self._helper is None:
             self._detector.load()  # the low-accuracy models are built here, not on the first row
 
     def start_bundle(self):
@@ -111,11 +112,20 @@ class _Detect(beam.DoFn):
             return error
 
 
+def _started_helper(languages: tuple[str, ...], options: dict):
+    """The shared helper process, or None (logged) if it cannot be started here: detection then stays in process."""
+    try:
+        return shared_helper(tuple(languages), options)
+    except OSError as error:
+        logging.warning("newsbeam: language detection stays in this process, its helper did not start: %s", error)
+        return None
+
+
 def start_helper_early(languages: tuple[str, ...], mode: str) -> None:
     """Start the helper process that DetectLanguage will use in this process, so that lingua builds while the
     pipeline is planned and its first stages run; only for pipelines that run in this process."""
     if worth_a_helper():
-        shared_helper(tuple(languages), DETECTION_MODES[mode])
+        _started_helper(languages, DETECTION_MODES[mode])
 
 
 class DetectLanguage(beam.PTransform):

@@ -28,7 +28,10 @@ class HelperGone(RuntimeError):
 
 
 def worth_a_helper() -> bool:
-    """A helper only pays where this process may use another core to run it on."""
+    """A helper only pays where this process may use another core to run it on (and runs on POSIX only:
+    the replies come on an inherited pipe)."""
+    if os.name != "posix" or not sys.executable:
+        return False
     return len(os.sched_getaffinity(0)) > 1 if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1) > 1
 
 
