@@ -13,7 +13,7 @@ from newsbeam.transforms.normalise.detector_process import DetectorProcess, Help
 from newsbeam.transforms.normalise.language import DETECTION_MODES, LanguageDetector
 
 DUTCH = "Het kabinet wil volgend jaar meer geld uittrekken voor de versterking van de dijken langs de rivieren."
-ENGLISH = "The government plans to spend more money next year on strengthening the dikes along the rivers."
+ENGLISH = "The government plans to spend more money next year on strengthening the dikes along the major rivers of the country."
 TABLE = "Shr 45 cts vs 58 cts\nNet 1.1 mln vs 829,000\nSales 7.9 mln vs 9.4 mln\nAvg shrs 2,332,397 vs 1,428,000"
 ROWS = [{"id": "1", "source": "s", "title": None, "text": DUTCH, "language": None},
         {"id": "2", "source": "s", "title": None, "text": ENGLISH, "language": None}]  # fmt: skip
@@ -26,30 +26,43 @@ def helper():
     process.close()
 
 
+def _complete(batch):
+    """A batch's results from its two replies: the first pass, with the refined texts filled in."""
+    first, rest = batch.first.result(timeout=120), batch.rest.result(timeout=120)
+    return [rest[i] if result is None else result for i, result in enumerate(first)]
+
+
 def test_the_helper_detects_as_this_process_does(helper):
     texts, hints = [DUTCH, TABLE, "Station Zuid", "", ENGLISH], [None, None, "nl", None, "de"]
-    first, second = helper.submit(texts, hints), helper.submit([ENGLISH], [None])  # answered in order
+    first, second = helper.submit(texts, hints), helper.submit([ENGLISH], [None])
     here = LanguageDetector(("nl", "en", "fr", "de"))
-    for future, expected in ((first, here.detect_many(texts, hints)), (second, here.detect_many([ENGLISH], [None]))):
-        got = future.result(timeout=120)
+    for batch, expected in ((first, here.detect_many(texts, hints)), (second, here.detect_many([ENGLISH], [None]))):
+        got = _complete(batch)
         assert [code for code, _ in got] == [code for code, _ in expected]
         assert [confidence for _, confidence in got] == [pytest.approx(c) if c else c for _, c in expected]
+    # The table and the short text need high-accuracy models: the first reply comes without them.
+    assert [result is None for result in first.first.result()] == [False, True, True, False, False]
+    assert sorted(first.rest.result()) == [1, 2]
+    assert second.rest.result() == {}  # nothing to refine: answered with the first pass
     helper.close()
     assert helper._process.returncode == 0  # closing its input ends it cleanly
 
 
 def test_a_batch_the_helper_cannot_score_fails_alone(helper):
     bad, good = helper.submit([12345], [None]), helper.submit([DUTCH], [None])
-    with pytest.raises(RuntimeError, match="AttributeError"):
-        bad.result(timeout=120)
-    assert good.result(timeout=120)[0][0] == "nl"
+    for future in bad:
+        with pytest.raises(RuntimeError, match="AttributeError"):
+            future.result(timeout=120)
+    assert _complete(good)[0][0] == "nl"
 
 
 def test_a_killed_helper_fails_its_batches(helper):
     helper._process.kill()
     helper._process.wait()
-    with pytest.raises(HelperGone):
-        helper.submit([DUTCH], [None]).result(timeout=60)
+    batch = helper.submit([DUTCH], [None])
+    for future in batch:
+        with pytest.raises(HelperGone):
+            future.result(timeout=60)
     assert helper.broken
 
 
@@ -80,7 +93,7 @@ def test_a_stuck_helper_is_ended_and_its_batch_scored_here(monkeypatch):
     dofn = detect._Detect(("nl", "en"), "fast")
     dofn.setup()
     stuck = dofn._helper
-    assert stuck.submit([DUTCH], [None]).result(timeout=120)[0][0] == "nl"  # up and answering
+    assert _complete(stuck.submit([DUTCH], [None]))[0][0] == "nl"  # up and answering
     os.kill(stuck._process.pid, signal.SIGSTOP)
     dofn.start_bundle()
     out = _run_bundle(dofn, [ROWS])
@@ -101,6 +114,19 @@ def test_without_a_spare_core_the_dofn_detects_in_this_process(monkeypatch):
     assert dofn._helper is None
     out = _run_bundle(dofn, [ROWS])
     assert [(o.value["id"], o.value["language"]) for o in out] == [("1", "nl"), ("2", "en")]
+
+
+def test_rows_to_refine_follow_their_batch_and_nothing_is_lost():
+    dofn = detect._Detect(("nl", "en", "fr", "de"), "refined")
+    dofn.setup()
+    dofn.start_bundle()
+    table = {"id": "t", "source": "s", "title": None, "text": TABLE, "language": None}
+    out = _run_bundle(dofn, [[table, *ROWS]] * 3)
+    assert sorted(o.value["id"] for o in out) == sorted(["1", "2", "t"] * 3)
+    table_here = LanguageDetector(("nl", "en", "fr", "de")).detect(TABLE)[0]
+    assert {o.value["id"]: o.value["language"] for o in out} == {"1": "nl", "2": "en", "t": table_here}
+    first_table = [o.value["id"] for o in out].index("t")
+    assert first_table >= 2  # after the rows of its batch that needed no refining
 
 
 def test_batches_stay_in_order_and_a_bad_row_goes_to_the_dead_letters():
@@ -133,3 +159,4 @@ def test_a_helper_that_cannot_start_leaves_detection_in_this_process(monkeypatch
     dofn.start_bundle()
     assert dofn._helper is None
     assert [(o.value["id"], o.value["language"]) for o in _run_bundle(dofn, [ROWS])] == [("1", "nl"), ("2", "en")]
+

@@ -14,14 +14,14 @@ from concurrent.futures import TimeoutError as FutureTimeout
 import apache_beam as beam
 
 from newsbeam.errors import dead_letter_from
-from newsbeam.transforms.normalise.detector_process import HelperGone, shared_helper, worth_a_helper
+from newsbeam.transforms.normalise.detector_process import BatchFutures, HelperGone, shared_helper, worth_a_helper
 from newsbeam.transforms.normalise.language import DEFAULT_LANGUAGES, DETECTION_MODES, LanguageDetector
 from newsbeam.transforms.normalise.text import title_and_text
 from newsbeam.transforms.sink.partitions import safe_language
 
 ERRORS = "errors"
-# Rows per lingua call: enough to keep both cores busy (lingua scores a batch in parallel), small enough to
-# add no latency in streaming, where a bundle's last batch is flushed when the bundle ends.
+# Rows per lingua call: few calls per bundle, small enough to add no latency in streaming, where a bundle's
+# last batch is flushed when the bundle ends.
 BATCH_SIZE = 64
 # Batches with the helper process while an earlier one goes downstream: enough for it to stay ahead of NER
 # when a batch makes it load refinement models.
@@ -35,15 +35,16 @@ class _Detect(beam.DoFn):
     """Batches of rows in, each row with its language out (or its dead letter).
 
     Where there is more than one core, lingua runs in a helper process (`detector_process`): the next
-    `IN_FLIGHT` batches are scored there while an earlier one goes on downstream here. A batch the helper
-    cannot score is scored here, and one row at a time if it fails again, so only the row that fails goes to
-    the dead letters.
+    `IN_FLIGHT` batches are scored there while earlier rows go on downstream here. Rows whose texts need
+    high-accuracy models follow their batch once those have loaded, so loading them never holds up the
+    others. What the helper cannot score is scored here, and one row at a time if it fails again, so only
+    the row that fails goes to the dead letters.
     """
 
     def __init__(self, languages: tuple[str, ...], mode: str):
         self._languages, self._mode = languages, mode
         self._detector = self._helper = None
-        self._pending = deque()
+        self._pending, self._refining = deque(), deque()
 
     def setup(self):
         options = DETECTION_MODES[self._mode]
@@ -54,19 +55,23 @@ class _Detect(beam.DoFn):
             self._detector.load()  # the low-accuracy models are built here, not on the first row
 
     def start_bundle(self):
-        self._pending = deque()
+        self._pending = deque()  # (element, submitted batch or its results): first passes not emitted yet
+        self._refining = deque()  # (element, first-pass results, future of the rest): rows still being refined
 
     def process(self, rows: list[dict], element=beam.DoFn.WindowedValueParam):
         self._pending.append((element, self._start(rows)))
         if len(self._pending) > IN_FLIGHT:
-            yield from self._finish(*self._pending.popleft())
+            yield from self._emit_first(*self._pending.popleft())
+        yield from self._emit_refined(wait=len(self._refining) > IN_FLIGHT)
 
     def finish_bundle(self):
         while self._pending:
-            yield from self._finish(*self._pending.popleft())
+            yield from self._emit_first(*self._pending.popleft())
+        while self._refining:
+            yield from self._emit_refined(wait=True)
 
-    def _start(self, rows: list[dict]) -> Future | list | Exception:
-        """A batch's results: the helper's future, or without a helper the results themselves (or the error)."""
+    def _start(self, rows: list[dict]) -> BatchFutures | list | Exception:
+        """A batch's results: the helper's futures, or without a helper the results themselves (or the error)."""
         try:
             texts, hints = [title_and_text(row) for row in rows], [row["language"] for row in rows]
             if self._helper is not None:
@@ -75,35 +80,60 @@ class _Detect(beam.DoFn):
         except Exception as error:
             return error
 
-    def _finish(self, element, started: Future | list | Exception):
+    def _emit_first(self, element, started: BatchFutures | list | Exception):
         rows = element.value
-        results = self._results(rows, started)
-        for row, result in zip(rows, results):
+        if isinstance(started, BatchFutures):
+            results = self._helper_result(started.first)
+            if results is None:
+                results = self._here(rows)
+            elif None in results:
+                self._refining.append((element, results, started.rest))
+        else:
+            results = started if isinstance(started, list) else self._here(rows)
+        yield from self._outputs(element, results)
+
+    def _emit_refined(self, wait: bool):
+        """The refined rows of the oldest batches whose refinement is done (after waiting for the oldest)."""
+        while self._refining and (wait or self._refining[0][2].done()):
+            wait = False
+            element, first, future = self._refining.popleft()
+            later = [i for i, result in enumerate(first) if result is None]
+            refined = self._helper_result(future)
+            if refined is None:
+                refined = dict(zip(later, self._here([element.value[i] for i in later])))
+            yield from self._outputs(element, [refined[i] if i in refined else None for i in range(len(first))])
+
+    def _helper_result(self, future: Future):
+        """What the helper answered, or None when it failed (the caller scores the rows here)."""
+        try:
+            return future.result(timeout=HELPER_TIMEOUT_SECONDS)
+        except FutureTimeout:
+            self._helper.kill()  # stuck: its pending batches fail, and the rest is scored in this process
+            self._helper = None
+        except HelperGone:  # killed, out of memory: the rest is scored in this process
+            self._helper = None
+        except Exception:
+            pass
+        return None
+
+    def _here(self, rows: list[dict]) -> list:
+        """Rows scored in this process: as a batch, then one by one if the batch fails."""
+        try:
+            return self._detector.detect_many([title_and_text(row) for row in rows], [row["language"] for row in rows])
+        except Exception:
+            return [self._detect_one(row) for row in rows]
+
+    def _outputs(self, element, results: list):
+        """Each row with its result (None: not yet) as an output of the batch's window, or its dead letter."""
+        for row, result in zip(element.value, results):
+            if result is None:
+                continue
             if isinstance(result, Exception):
                 dead_letter = dead_letter_from(row["source"], result, "normalise", row["id"])
                 yield beam.pvalue.TaggedOutput(ERRORS, element.with_value(dead_letter))
             else:
                 language, confidence = result
                 yield element.with_value({**row, "language": safe_language(language), "language_confidence": confidence})
-
-    def _results(self, rows: list[dict], started: Future | list | Exception) -> list:
-        """The batch's results; a batch that failed is scored again here, and one row at a time if it fails again."""
-        if isinstance(started, Future):
-            try:
-                error = started.exception(timeout=HELPER_TIMEOUT_SECONDS)
-            except FutureTimeout:
-                self._helper.kill()
-                error = HelperGone("the language detector process stopped answering")
-            if error is None:
-                return started.result()
-            if isinstance(error, HelperGone):  # killed, out of memory, stuck: the rest is scored in this process
-                self._helper = None
-        elif not isinstance(started, Exception):
-            return started
-        try:
-            return self._detector.detect_many([title_and_text(row) for row in rows], [row["language"] for row in rows])
-        except Exception:
-            return [self._detect_one(row) for row in rows]
 
     def _detect_one(self, row: dict) -> tuple[str, float | None] | Exception:
         try:

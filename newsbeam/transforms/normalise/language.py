@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     import lingua
@@ -111,6 +111,15 @@ def _shared(key: tuple[tuple[str, ...], bool, bool]) -> lingua.LanguageDetector:
             if detector is None:
                 detector = _SHARED[key] = _build(*key)
     return detector
+
+
+class Refinement(NamedTuple):
+    """A sample of a first pass that the high-accuracy models of `codes` score again."""
+
+    index: int
+    sample: str
+    hint: str | None
+    codes: tuple[str, ...]
 
 
 # Codes whose high-accuracy models this process has loaded for refinement (lingua keeps them process-wide).
@@ -230,19 +239,38 @@ class LanguageDetector:
 
     def detect_many(self, texts: Sequence[str], hints: Sequence[str | None]) -> list[tuple[str, float | None]]:
         """`detect` for each text with its hint; the first pass scores the whole batch in parallel."""
+        results, refinements = self.first_pass(texts, hints)
+        for i, result in self.refine(refinements).items():
+            results[i] = result
+        return results
+
+    def first_pass(self, texts: Sequence[str], hints: Sequence[str | None]) -> tuple[list, list[Refinement]]:
+        """The low-accuracy pass over a batch: the result of each text that needs no refining, None for each
+        that does, and what `refine` needs to finish those (a caller may emit the others first)."""
         samples = [_prefix(text or "", self.max_chars) for text in texts]
         scorable = [i for i, sample in enumerate(samples) if sum(ch.isalpha() for ch in sample) >= self.min_letters]
         values = []
         if scorable:
             values = self.load().compute_language_confidence_values_in_parallel([samples[i] for i in scorable])
-        hinted = [normalise_language_tag(hints[i]) for i in scorable]
-        refinements = [self._refinement(samples[i], v, hint) for i, v, hint in zip(scorable, values, hinted)]
-        _preload_accurate({code for refinement in refinements if refinement for code in refinement})
-        results: list[tuple[str, float | None]] = [(UNDETERMINED, None)] * len(samples)
-        for i, sample_values, hint, refinement in zip(scorable, values, hinted, refinements):
-            scores = self._scores(samples[i], sample_values, refinement)
-            results[i] = self._decide(scores, refinement is not None, hint)
-        return results
+        results: list[tuple[str, float | None] | None] = [(UNDETERMINED, None)] * len(samples)
+        refinements = []
+        for i, sample_values in zip(scorable, values):
+            hint = normalise_language_tag(hints[i])
+            codes = self._refinement(samples[i], sample_values, hint)
+            if codes is None:
+                results[i] = self._decide(self._scores(samples[i], sample_values, None), False, hint)
+            else:
+                results[i] = None
+                refinements.append(Refinement(i, samples[i], hint, codes))
+        return results, refinements
+
+    def refine(self, refinements: Sequence[Refinement]) -> dict[int, tuple[str, float | None]]:
+        """The results of a first pass's refined texts, by index; their high-accuracy models load here, all of
+        them in one parallel build."""
+        _preload_accurate({code for refinement in refinements for code in refinement.codes})
+        return {
+            r.index: self._decide(self._scores(r.sample, [], r.codes), True, r.hint) for r in refinements
+        }
 
     def _decide(self, scores: dict[str, float], refined: bool, hinted: str | None) -> tuple[str, float | None]:
         best_code = max(scores, key=scores.__getitem__, default=UNDETERMINED)
