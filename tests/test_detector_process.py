@@ -160,3 +160,17 @@ def test_a_helper_that_cannot_start_leaves_detection_in_this_process(monkeypatch
     assert dofn._helper is None
     assert [(o.value["id"], o.value["language"]) for o in _run_bundle(dofn, [ROWS])] == [("1", "nl"), ("2", "en")]
 
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/environ"), reason="reads the helper's environment from /proc")
+def test_the_helper_scores_on_one_thread_unless_told_otherwise(monkeypatch):
+    monkeypatch.delenv("RAYON_NUM_THREADS", raising=False)
+    one = DetectorProcess(("nl", "en"), {"low_accuracy": True})
+    monkeypatch.setenv("RAYON_NUM_THREADS", "3")
+    three = DetectorProcess(("nl", "en"), {"low_accuracy": True})
+    try:
+        for helper, expected in ((one, b"RAYON_NUM_THREADS=1"), (three, b"RAYON_NUM_THREADS=3")):
+            with open(f"/proc/{helper._process.pid}/environ", "rb") as environ:
+                assert expected in environ.read().split(b"\0")
+    finally:
+        one.close()
+        three.close()

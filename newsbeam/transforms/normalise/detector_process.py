@@ -55,6 +55,9 @@ class DetectorProcess:
             **os.environ,
             # importable as here, however this process found it
             "PYTHONPATH": os.pathsep.join(filter(None, (package_root, os.environ.get("PYTHONPATH")))),
+            # lingua on one thread leaves the other core to this process's NER: on 3,000 Reuters articles
+            # 1.14 x bare spaCy against 1.20-1.22 x with a thread per core (benchmarks/results/performance.md)
+            "RAYON_NUM_THREADS": os.environ.get("RAYON_NUM_THREADS", "1"),
         }
         self._process = subprocess.Popen(
             [sys.executable, "-m", __name__, str(write_end)],
