@@ -33,7 +33,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 RULES = [
     ("newsbeam/transforms/normalise/language.py", "_build", "startup: lingua detector build"),
     ("newsbeam/transforms/normalise/language.py", None, "language detection (lingua)"),
-    ("newsbeam/transforms/normalise/detect.py", "_results", "language detection: waiting for the helper process"),
+    ("newsbeam/transforms/normalise/detect.py", "_helper_result", "language detection: waiting for the helper process"),
     ("newsbeam/transforms/normalise/detector_process.py", None, "language detection: helper process I/O"),
     ("newsbeam/transforms/enrich/registry.py", "load", "startup: spaCy pipeline load"),
     ("newsbeam/transforms/enrich/ner.py", "spans_to_entities", "NER: spans to entity structs"),

@@ -17,7 +17,7 @@ Milestones (first occurrence unless stated):
                           setup); the helper builds lingua's models in the background, out of the probes' sight
   lingua_build            start/end of building a lingua detector in this process: only without a helper
                           (one core), or when a batch is retried here
-  first_language_detected the first batch's languages are back from the helper (`_Detect._results`)
+  first_language_detected the first results are back from the helper (`_Detect._helper_result`)
   last_language_detected  (last occurrence)
   spacy_load              start/end of loading each spaCy pipeline (lazily, in the first batch)
   first_ner_batch         start/end of the first RunInference batch
@@ -91,7 +91,7 @@ around(read.ReadInput, "process", "read_first_source")
 around(detector_process.DetectorProcess, "__init__", "detector_process", every=True)
 around(language, "_build", "lingua_build", every=True)
 normalised = first_and_last(normalise, "normalise_record", "first_record_normalised", "last_record_normalised")
-detected = first_and_last(detect._Detect, "_results", "first_language_detected", "last_language_detected")
+detected = first_and_last(detect._Detect, "_helper_result", "first_language_detected", "last_language_detected")
 around(registry.ModelSpec, "load", "spacy_load", every=True)
 around(ner.SpacyNERModelHandler, "run_inference", "first_ner_batch")
 around(parquet, "write_atomically", "first_file_written")
