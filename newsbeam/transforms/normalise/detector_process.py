@@ -125,9 +125,11 @@ class DetectorProcess:
                 self._fail_pending()
                 return
             with self._lock:
-                futures = self._pending[batch_id]
-                if kind != "first" or None not in value:
+                futures = self._pending.get(batch_id)
+                if futures is not None and (kind != "first" or None not in value):
                     del self._pending[batch_id]  # nothing more will come for this batch
+            if futures is None:  # already failed: the helper was given up on
+                continue
             if kind == "error":
                 for future in futures:
                     if not future.done():
