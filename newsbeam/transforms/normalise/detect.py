@@ -23,11 +23,11 @@ ERRORS = "errors"
 # Rows per lingua call: few calls per bundle, small enough to add no latency in streaming, where a bundle's
 # last batch is flushed when the bundle ends.
 BATCH_SIZE = 64
-# Batches with the helper process while an earlier one goes downstream: enough for it to stay ahead of NER
-# when a batch makes it load refinement models.
+# Batches with the helper process while earlier rows go downstream, and batches whose refined rows may still
+# be out: enough to keep the helper a few batches ahead of NER.
 IN_FLIGHT = 4
 # A batch the helper has not answered in this long means a stuck helper: it is ended and the batch scored here.
-# Far above what a batch takes even when it loads every high-accuracy model (~4 s on two cores).
+# Far above what a batch takes, even one that loads every high-accuracy model (seconds).
 HELPER_TIMEOUT_SECONDS = 600
 
 
