@@ -49,8 +49,7 @@ class _Detect(beam.DoFn):
     def setup(self):
         options = DETECTION_MODES[self._mode]
         self._detector = LanguageDetector(self._languages, **options)  # without a helper, and for retries
-        if worth_a_helper():
-            self._helper = _started_helper(self._languages, options)
+        self._helper = _started_helper(self._languages, options)
         if self._helper is None:
             self._detector.load()  # the low-accuracy models are built here, not on the first row
 
@@ -70,26 +69,24 @@ class _Detect(beam.DoFn):
         while self._refining:
             yield from self._emit_refined(wait=True)
 
-    def _start(self, rows: list[dict]) -> BatchFutures | list | Exception:
-        """A batch's results: the helper's futures, or without a helper the results themselves (or the error)."""
+    def _start(self, rows: list[dict]) -> BatchFutures | list:
+        """A batch's results: the helper's futures, or without a helper (or a batch it cannot take) the results."""
+        if self._helper is None:
+            return self._here(rows)
         try:
-            texts, hints = [title_and_text(row) for row in rows], [row["language"] for row in rows]
-            if self._helper is not None:
-                return self._helper.submit(texts, hints)
-            return self._detector.detect_many(texts, hints)
-        except Exception as error:
-            return error
+            texts, hints = _texts_and_hints(rows)
+        except Exception:  # a row without the fields detection reads: scored here, one by one
+            return self._here(rows)
+        return self._helper.submit(texts, hints)
 
-    def _emit_first(self, element, started: BatchFutures | list | Exception):
-        rows = element.value
+    def _emit_first(self, element, started: BatchFutures | list):
+        results = started
         if isinstance(started, BatchFutures):
             results = self._helper_result(started.first)
             if results is None:
-                results = self._here(rows)
+                results = self._here(element.value)
             elif None in results:
                 self._refining.append((element, results, started.rest))
-        else:
-            results = started if isinstance(started, list) else self._here(rows)
         yield from self._outputs(element, results)
 
     def _emit_refined(self, wait: bool):
@@ -119,7 +116,7 @@ class _Detect(beam.DoFn):
     def _here(self, rows: list[dict]) -> list:
         """Rows scored in this process: as a batch, then one by one if the batch fails."""
         try:
-            return self._detector.detect_many([title_and_text(row) for row in rows], [row["language"] for row in rows])
+            return self._detector.detect_many(*_texts_and_hints(rows))
         except Exception:
             return [self._detect_one(row) for row in rows]
 
@@ -142,8 +139,15 @@ class _Detect(beam.DoFn):
             return error
 
 
+def _texts_and_hints(rows: list[dict]) -> tuple[list[str], list[str | None]]:
+    return [title_and_text(row) for row in rows], [row["language"] for row in rows]
+
+
 def _started_helper(languages: tuple[str, ...], options: dict):
-    """The shared helper process, or None (logged) if it cannot be started here: detection then stays in process."""
+    """The shared helper process, or None where detection stays in this process: one core, or (logged) the
+    helper could not be started."""
+    if not worth_a_helper():
+        return None
     try:
         return shared_helper(tuple(languages), options)
     except OSError as error:
@@ -154,8 +158,7 @@ def _started_helper(languages: tuple[str, ...], options: dict):
 def start_helper_early(languages: tuple[str, ...], mode: str) -> None:
     """Start the helper process that DetectLanguage will use in this process, so that lingua builds while the
     pipeline is planned and its first stages run; only for pipelines that run in this process."""
-    if worth_a_helper():
-        _started_helper(languages, DETECTION_MODES[mode])
+    _started_helper(languages, DETECTION_MODES[mode])
 
 
 class DetectLanguage(beam.PTransform):

@@ -127,8 +127,8 @@ _ACCURATE: set[str] = set()
 
 
 def _preload_accurate(codes: set[str]) -> None:
-    """Load the high-accuracy models of the `codes` not loaded yet in one call, which lingua spreads over every
-    core: on 268 refined Reuters samples 2.9 s instead of 5.2 s loading them one by one, for +45 MB."""
+    """Load the high-accuracy models of the `codes` not loaded yet in one call, which lingua spreads over its
+    threads: on 268 refined Reuters samples 2.9 s on two cores instead of 5.2 s one by one, for +45 MB."""
     if codes <= _ACCURATE:
         return
     with _SHARED_LOCK:  # bundle threads of one worker must not load the same models twice
@@ -161,12 +161,12 @@ class LanguageDetector:
     French with high confidence), the sample is scored again by the high-accuracy models of its
     `refine_candidates` best candidates (plus the hint). Those models load per language when a batch first
     needs them (all of a batch's in one parallel call) and lingua shares them process-wide, so a worker
-    never holds all of them (~1.1 GB, ~4 s to build on two cores).
+    never holds all of them (~1.1 GB, ~4 s to build on two threads).
     `accurate_below=None` scores everything with the full high-accuracy set; `low_accuracy=True` never refines.
 
     Nothing is loaded until the first `detect` (or `load`); detectors with the same configuration share one
-    lingua detector per process. `detect_many` scores a batch on every core: lingua holds the GIL, so
-    Python threads cannot overlap it, but its own parallel call can.
+    lingua detector per process. `detect_many` scores a batch with lingua's parallel call, on as many threads
+    as `RAYON_NUM_THREADS` allows (the detection DoFn's helper process runs it on one).
     """
 
     def __init__(
@@ -223,10 +223,8 @@ class LanguageDetector:
         return tuple(sorted(candidates)) if len(candidates) > 1 else None
 
     @staticmethod
-    def _scores(sample: str, values: list, refinement: tuple[str, ...] | None) -> dict[str, float]:
-        """Confidence per code: from the low-accuracy `values`, or from the refinement's models."""
-        if refinement is not None:
-            values = _shared((refinement, False, False)).compute_language_confidence_values(sample)
+    def _scores(values: list) -> dict[str, float]:
+        """Confidence per code from lingua's confidence values."""
         scores: dict[str, float] = {}
         for value in values:
             code = _code(value.language)  # several lingua languages may fold into one code (nb, nn -> no)
@@ -258,7 +256,7 @@ class LanguageDetector:
             hint = normalise_language_tag(hints[i])
             codes = self._refinement(samples[i], sample_values, hint)
             if codes is None:
-                results[i] = self._decide(self._scores(samples[i], sample_values, None), False, hint)
+                results[i] = self._decide(self._scores(sample_values), False, hint)
             else:
                 results[i] = None
                 refinements.append(Refinement(i, samples[i], hint, codes))
@@ -268,9 +266,11 @@ class LanguageDetector:
         """The results of a first pass's refined texts, by index; their high-accuracy models load here, all of
         them in one parallel build."""
         _preload_accurate({code for refinement in refinements for code in refinement.codes})
-        return {
-            r.index: self._decide(self._scores(r.sample, [], r.codes), True, r.hint) for r in refinements
-        }
+        results = {}
+        for r in refinements:
+            values = _shared((r.codes, False, False)).compute_language_confidence_values(r.sample)
+            results[r.index] = self._decide(self._scores(values), True, r.hint)
+        return results
 
     def _decide(self, scores: dict[str, float], refined: bool, hinted: str | None) -> tuple[str, float | None]:
         best_code = max(scores, key=scores.__getitem__, default=UNDETERMINED)
