@@ -159,13 +159,15 @@ def _check_output_writable(output: str) -> None:
 
     from apache_beam.io.filesystems import FileSystems
 
-    from newsbeam.transforms.sink.files import write_bytes_atomically
+    from newsbeam.pipelines.lock import WRITE_PROBE_PREFIX
 
-    # One probe per process: two runs started together must not delete each other's probe (the loser
-    # would report an unwritable output instead of waiting for or being refused by the lock).
-    probe = FileSystems.join(output, "_runs", f".write-probe-{uuid.uuid4().hex}")
+    # One probe per process, written directly (no temporary) under a name the lock holder's sweep of hidden
+    # files skips: two runs started together must not delete each other's probe (the loser would report an
+    # unwritable output instead of waiting for or being refused by the lock).
+    probe = FileSystems.join(output, "_runs", f"{WRITE_PROBE_PREFIX}{uuid.uuid4().hex}")
     try:
-        write_bytes_atomically(probe, b"")
+        with FileSystems.create(probe, compression_type="uncompressed"):
+            pass
         FileSystems.delete([probe])
     except Exception as exc:
         raise UsageError(f"output not writable: {output} ({exc})") from None

@@ -138,3 +138,15 @@ def test_write_checks_of_runs_started_together_do_not_collide(tmp_path):
     with ThreadPoolExecutor(8) as pool:  # as two cron runs that start in the same second: no "not writable"
         list(pool.map(lambda _: _check_output_writable(out), range(400)))
     assert sorted(p.name for p in (tmp_path / "out" / "_runs").iterdir()) == []  # every probe removed
+
+
+def test_the_lock_holders_sweep_keeps_the_write_probes_of_waiting_runs(tmp_path):
+    from newsbeam.pipelines.lock import WRITE_PROBE_PREFIX, remove_temporaries
+
+    runs = tmp_path / "out" / "_runs"
+    runs.mkdir(parents=True)
+    probe, leftover = runs / f"{WRITE_PROBE_PREFIX}abc", runs / ".tmp-123-part.parquet"
+    probe.write_bytes(b"")
+    leftover.write_bytes(b"half")
+    assert remove_temporaries(str(tmp_path / "out")) == [str(leftover)]
+    assert probe.exists() and not leftover.exists()

@@ -22,6 +22,9 @@ from newsbeam.errors import OutputLocked
 from newsbeam.transforms.sink.files import write_bytes_atomically
 
 LOCK_NAME = "_lock.json"
+# `ingest` checks that it can write the output before it takes the lock (cli._check_output_writable): these
+# hidden probes belong to live runs, so the sweep below leaves them alone.
+WRITE_PROBE_PREFIX = ".write-probe-"
 HEARTBEAT_SECONDS = 30.0
 
 
@@ -137,10 +140,12 @@ class OutputLock:
 def remove_temporaries(output: str) -> list[str]:
     """Delete the hidden temporaries (`.`-prefixed files) a dead run left anywhere under `output`.
 
-    Only call this while holding the lock: then no live writer owns any of them.
+    Only call this while holding the lock: then no live writer owns any of them, but for the write probes of
+    runs waiting for the lock, which are kept.
     """
     matches = FileSystems.match([FileSystems.join(output, "**")])[0].metadata_list
-    stale = [m.path for m in matches if FileSystems.split(m.path)[1].startswith(".")]
+    names = [(m.path, FileSystems.split(m.path)[1]) for m in matches]
+    stale = [path for path, name in names if name.startswith(".") and not name.startswith(WRITE_PROBE_PREFIX)]
     if stale:
         FileSystems.delete(stale)
     return stale
