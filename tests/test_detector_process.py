@@ -1,7 +1,10 @@
 """Language detection in a helper process (transforms/normalise/detector_process.py) and the DoFn that uses it."""
 
+import json
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -9,6 +12,7 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
 from newsbeam.transforms.normalise import detect
+from newsbeam.transforms.normalise import detector_process
 from newsbeam.transforms.normalise.detector_process import DetectorProcess, HelperGone, shared_helper
 from newsbeam.transforms.normalise.language import DETECTION_MODES, LanguageDetector
 
@@ -141,11 +145,12 @@ def test_batches_stay_in_order_and_a_bad_row_goes_to_the_dead_letters():
 
 
 def test_a_helper_started_early_is_the_one_the_dofn_uses():
-    detect.start_helper_early(["nl", "de"], "refined")
+    address = detect.start_helper_early(["nl", "de"], "refined")
     early = shared_helper(("nl", "de"), DETECTION_MODES["refined"])
-    dofn = detect._Detect(("nl", "de"), "refined")
-    dofn.setup()
-    assert dofn._helper is early and not early.broken
+    assert address == early.address and os.path.exists(address)
+    for dofn in (detect._Detect(("nl", "de"), "refined"), detect._Detect(("nl", "de"), "refined", address)):
+        dofn.setup()
+        assert dofn._helper is early and not early.broken  # in this process: no connection to itself
 
 
 def test_a_helper_that_cannot_start_leaves_detection_in_this_process(monkeypatch):
@@ -174,3 +179,81 @@ def test_the_helper_scores_on_one_thread_unless_told_otherwise(monkeypatch):
     finally:
         one.close()
         three.close()
+
+
+# What a worker process of this machine does with the address a run gave it: detect through the helper there.
+_WORKER = """
+import json, sys
+from newsbeam.transforms.normalise import detector_process
+client = detector_process.helper_at(sys.argv[1])
+batch = client.submit(json.loads(sys.argv[2]), [None] * len(json.loads(sys.argv[2])))
+first, rest = batch.first.result(timeout=120), batch.rest.result(timeout=120)
+print(json.dumps({"results": [rest[i] if r is None else r for i, r in enumerate(first)],
+                  "own_helpers": len(detector_process._HELPERS), "client": type(client).__name__}))
+"""
+
+
+def test_another_process_of_this_machine_detects_through_the_helper_at_its_address(helper):
+    texts = [DUTCH, TABLE, ENGLISH]
+    worker = subprocess.run([sys.executable, "-c", _WORKER, helper.address, json.dumps(texts)],
+                            capture_output=True, text=True, timeout=180, check=True)  # fmt: skip
+    answer = json.loads(worker.stdout)
+    expected = LanguageDetector(("nl", "en", "fr", "de")).detect_many(texts, [None] * 3)
+    assert [tuple(result) for result in answer["results"]] == [(c, pytest.approx(v) if v else v) for c, v in expected]
+    assert (answer["own_helpers"], answer["client"]) == (0, "_Connection")  # it started no helper of its own
+    assert _complete(helper.submit([ENGLISH], [None]))[0][0] == "en"  # the owner is still served
+
+
+def test_clients_sending_at_once_each_get_the_answers_to_their_own_batches(helper):
+    clients = [helper, detector_process._Connection(helper.address), detector_process._Connection(helper.address)]
+    texts = {0: [DUTCH, TABLE], 1: [ENGLISH], 2: [TABLE, ENGLISH, DUTCH]}  # the same batch ids in every client
+    batches = [[client.submit(texts[n], [None] * len(texts[n])) for _ in range(3)] for n, client in enumerate(clients)]
+    here = LanguageDetector(("nl", "en", "fr", "de"))
+    for n, client_batches in enumerate(batches):
+        expected = [code for code, _ in here.detect_many(texts[n], [None] * len(texts[n]))]
+        for batch in client_batches:
+            assert [code for code, _ in _complete(batch)] == expected
+    for connection in clients[1:]:
+        connection.close()
+    assert _complete(helper.submit([DUTCH], [None]))[0][0] == "nl"  # clients leaving do not end the helper
+
+
+def test_the_helper_answers_refinements_asked_for_before_its_owner_ends(helper):
+    batch = helper.submit([TABLE, "Station Zuid", DUTCH], [None, "nl", None])
+    helper.close()
+    assert sorted(batch.rest.result(timeout=120)) == [0, 1]
+    assert helper._process.returncode == 0 and not os.path.exists(helper.address)
+
+
+def test_the_dofn_given_an_address_sends_its_batches_there(helper):
+    owned_before = dict(detector_process._HELPERS)
+    dofn = detect._Detect(("nl", "en", "fr", "de"), "refined", helper.address)
+    dofn.setup()
+    dofn.start_bundle()
+    assert isinstance(dofn._helper, detector_process._Connection)
+    out = _run_bundle(dofn, [ROWS])
+    assert [(o.value["id"], o.value["language"]) for o in out] == [("1", "nl"), ("2", "en")]
+    assert detector_process._HELPERS == owned_before  # no helper of its own
+
+
+def test_an_address_nobody_listens_at_leaves_the_dofn_its_own_helper(tmp_path):
+    dofn = detect._Detect(("nl", "en"), "fast", str(tmp_path / "nobody"))
+    dofn.setup()
+    assert dofn._helper is shared_helper(("nl", "en"), DETECTION_MODES["fast"])
+
+
+def test_a_stuck_helper_of_another_process_is_left_and_the_batch_scored_here(monkeypatch, helper):
+    monkeypatch.setattr(detect, "HELPER_TIMEOUT_SECONDS", 2)
+    dofn = detect._Detect(("nl", "en", "fr", "de"), "refined", helper.address)
+    dofn.setup()
+    assert _complete(dofn._helper.submit([DUTCH], [None]))[0][0] == "nl"  # up and answering
+    os.kill(helper._process.pid, signal.SIGSTOP)
+    try:
+        dofn.start_bundle()
+        out = _run_bundle(dofn, [ROWS])
+        assert [(o.value["id"], o.value["language"]) for o in out] == [("1", "nl"), ("2", "en")]
+        assert dofn._helper is None
+        assert helper._process.poll() is None  # not this process's to end
+    finally:
+        os.kill(helper._process.pid, signal.SIGCONT)
+    assert _complete(helper.submit([ENGLISH], [None]))[0][0] == "en"

@@ -226,6 +226,24 @@ def test_a_batch_loads_its_refinement_models_once(monkeypatch):
     assert [key for key in preloaded if key[1:] == (False, True)] == refinement_builds  # loaded once per process
 
 
+def test_refinement_models_can_load_in_steps(monkeypatch):
+    preloaded, build = [], language._build
+    monkeypatch.setattr(language, "_ACCURATE", set())
+    monkeypatch.setattr(language, "_build", lambda *key: preloaded.append(key) or build(*key))
+    detector = LanguageDetector(("nl", "en", "fr", "de"))
+    _, refinements = detector.first_pass([EARNINGS_TABLE, "Kort bericht over de dijken"], [None, "nl"])
+    needed = {code for refinement in refinements for code in refinement.codes}
+    steps = 1
+    while not detector.load_refinement_models(refinements, at_most=2):
+        steps += 1
+    assert len(needed) >= 3 and steps == (len(needed) + 1) // 2  # two models per step
+    step_builds = [key[0] for key in preloaded if key[1:] == (False, True)]
+    assert len(step_builds) == steps and all(len(codes) <= 2 for codes in step_builds) and language._ACCURATE == needed
+    assert detector.load_refinement_models(refinements, at_most=2)  # nothing left to load
+    refined = {i: code for i, (code, _) in detector.refine(refinements).items()}
+    assert refined == {0: detector.detect(EARNINGS_TABLE)[0], 1: "nl"}
+
+
 def test_earnings_table_is_not_given_a_foreign_language(detector):
     # lingua's low-accuracy models alone label such tables Lithuanian, French or Swedish with high confidence.
     assert detector.detect(EARNINGS_TABLE)[0] in ("en", "und")

@@ -28,3 +28,9 @@ def test_only_the_in_memory_direct_runner_runs_in_this_process():
     assert runner.runs_in_this_process(PipelineOptions(["--runner=DirectRunner"]))
     assert not runner.runs_in_this_process(PipelineOptions(["--direct_running_mode=multi_processing"]))
     assert not runner.runs_in_this_process(PipelineOptions(["--runner=PortableRunner"]))
+
+
+def test_every_direct_running_mode_runs_on_this_machine():
+    assert runner.runs_on_this_machine(PipelineOptions([]))
+    assert runner.runs_on_this_machine(PipelineOptions(["--direct_running_mode=multi_processing"]))
+    assert not runner.runs_on_this_machine(PipelineOptions(["--runner=PortableRunner"]))

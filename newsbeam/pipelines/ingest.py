@@ -22,7 +22,7 @@ from newsbeam.pipelines.chunked import (
     stage_file_sources,
 )
 from newsbeam.pipelines.memory import release_free_memory
-from newsbeam.pipelines.runner import new_pipeline, run_to_completion, runs_in_this_process
+from newsbeam.pipelines.runner import new_pipeline, run_to_completion, runs_on_this_machine
 from newsbeam.schemas import ARTICLE_SCHEMA, ERROR_SCHEMA
 from newsbeam.transforms.enrich.enrich import EnrichArticles
 from newsbeam.transforms.enrich.registry import ModelSpec
@@ -70,6 +70,7 @@ class IngestConfig:
     started_at: dt.datetime = dataclasses.field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
     run_id: str = ""
     counts_path: str = ""
+    detector_address: str | None = None  # the language detector helper of a run on this machine (run_ingest)
 
     def __post_init__(self):
         self.run_id = self.run_id or new_run_id(self.started_at)
@@ -137,7 +138,9 @@ def build_ingest(pipeline: beam.Pipeline, config: IngestConfig, reader: beam.PTr
         | "CommittedIds" >> ReadCommittedIds(config.articles_dir, f"{run_files}-" if file_tag else "")
     )
     deduplicated = articles | "Deduplicate" >> DeduplicateArticles(committed.earlier_runs, committed.this_run)
-    detected = deduplicated.unique | "Language" >> DetectLanguage(config.languages, config.language_detection)
+    detected = deduplicated.unique | "Language" >> DetectLanguage(
+        config.languages, config.language_detection, config.detector_address
+    )
     enriched = detected.articles | "Enrich" >> EnrichArticles(config.models)
     errors = (read["errors"], normalised.errors, detected.errors, enriched["errors"])
     events = [
@@ -225,8 +228,9 @@ def run_ingest(config: IngestConfig, options: PipelineOptions) -> dict:
     A dry run never chunks: it writes nothing, so chunks could not see each other's articles.
     """
     began = time.monotonic()
-    if runs_in_this_process(options):
-        start_helper_early(config.languages, config.language_detection)
+    if runs_on_this_machine(options):
+        address = start_helper_early(config.languages, config.language_detection)
+        config = dataclasses.replace(config, detector_address=address)
     if config.chunk_size and not config.dry_run and not all(spec.is_url for spec in config.sources):
         result, pending, chunks = _run_in_chunks(config, options)
     else:

@@ -31,6 +31,11 @@ def runs_in_this_process(options: PipelineOptions) -> bool:
     return is_direct(options.view_as(StandardOptions).runner) and in_memory
 
 
+def runs_on_this_machine(options: PipelineOptions) -> bool:
+    """True when every worker of the pipeline runs on this machine: the DirectRunner in any running mode."""
+    return is_direct(options.view_as(StandardOptions).runner)
+
+
 def new_pipeline(options: PipelineOptions) -> beam.Pipeline:
     """A pipeline on the runner the options name, the offline DirectRunner when they name none."""
     runner = OfflineDirectRunner() if is_direct(options.view_as(StandardOptions).runner) else None

@@ -14,7 +14,13 @@ from concurrent.futures import TimeoutError as FutureTimeout
 import apache_beam as beam
 
 from newsbeam.errors import dead_letter_from
-from newsbeam.transforms.normalise.detector_process import BatchFutures, HelperGone, shared_helper, worth_a_helper
+from newsbeam.transforms.normalise.detector_process import (
+    BatchFutures,
+    HelperGone,
+    helper_at,
+    shared_helper,
+    worth_a_helper,
+)
 from newsbeam.transforms.normalise.language import DEFAULT_LANGUAGES, DETECTION_MODES, LanguageDetector
 from newsbeam.transforms.normalise.text import title_and_text
 from newsbeam.transforms.sink.partitions import safe_language
@@ -23,9 +29,12 @@ ERRORS = "errors"
 # Rows per lingua call: few calls per bundle, small enough to add no latency in streaming, where a bundle's
 # last batch is flushed when the bundle ends.
 BATCH_SIZE = 64
-# Batches with the helper process while earlier rows go downstream, and batches whose refined rows may still
-# be out: enough to keep the helper a few batches ahead of NER.
+# Batches with the helper process while earlier rows go downstream: enough to keep the helper a few batches
+# ahead of NER.
 IN_FLIGHT = 4
+# Batches whose refined rows may still be out: a batch's refinement can wait seconds for its high-accuracy
+# models while NER goes on with the rows after it (and a bundle's end waits for them all anyway).
+REFINING = 32
 # A batch the helper has not answered in this long means a stuck helper: it is ended and the batch scored here.
 # Far above what a batch takes, even one that loads every high-accuracy model (seconds).
 HELPER_TIMEOUT_SECONDS = 600
@@ -38,18 +47,19 @@ class _Detect(beam.DoFn):
     `IN_FLIGHT` batches are scored there while earlier rows go on downstream here. Rows whose texts need
     high-accuracy models follow their batch once those have loaded, so loading them never holds up the
     others. What the helper cannot score is scored here, and one row at a time if it fails again, so only
-    the row that fails goes to the dead letters.
+    the row that fails goes to the dead letters. With a `helper_address` (a run on this machine), every
+    worker process sends its batches to the launcher's helper instead of starting one of its own.
     """
 
-    def __init__(self, languages: tuple[str, ...], mode: str):
-        self._languages, self._mode = languages, mode
+    def __init__(self, languages: tuple[str, ...], mode: str, helper_address: str | None = None):
+        self._languages, self._mode, self._helper_address = languages, mode, helper_address
         self._detector = self._helper = None
         self._pending, self._refining = deque(), deque()
 
     def setup(self):
         options = DETECTION_MODES[self._mode]
         self._detector = LanguageDetector(self._languages, **options)  # without a helper, and for retries
-        self._helper = _started_helper(self._languages, options)
+        self._helper = _started_helper(self._languages, options, self._helper_address)
         if self._helper is None:
             self._detector.load()  # the low-accuracy models are built here, not on the first row
 
@@ -61,7 +71,7 @@ class _Detect(beam.DoFn):
         self._pending.append((element, self._start(rows)))
         if len(self._pending) > IN_FLIGHT:
             yield from self._emit_first(*self._pending.popleft())
-        yield from self._emit_refined(wait=len(self._refining) > IN_FLIGHT)
+        yield from self._emit_refined(wait=len(self._refining) > REFINING)
 
     def finish_bundle(self):
         while self._pending:
@@ -143,11 +153,16 @@ def _texts_and_hints(rows: list[dict]) -> tuple[list[str], list[str | None]]:
     return [title_and_text(row) for row in rows], [row["language"] for row in rows]
 
 
-def _started_helper(languages: tuple[str, ...], options: dict):
-    """The shared helper process, or None where detection stays in this process: one core, or (logged) the
-    helper could not be started."""
+def _started_helper(languages: tuple[str, ...], options: dict, address: str | None = None):
+    """The helper to send batches to: the one at `address` when the run gave one and it answers, else this
+    process's own; None where detection stays in this process (one core, or, logged, no helper started)."""
     if not worth_a_helper():
         return None
+    if address:
+        try:
+            return helper_at(address)
+        except OSError as error:
+            logging.warning("newsbeam: no language detector at %s, this process starts its own: %s", address, error)
     try:
         return shared_helper(tuple(languages), options)
     except OSError as error:
@@ -155,27 +170,30 @@ def _started_helper(languages: tuple[str, ...], options: dict):
         return None
 
 
-def start_helper_early(languages: tuple[str, ...], mode: str) -> None:
-    """Start the helper process that DetectLanguage will use in this process, so that lingua builds while the
-    pipeline is planned and its first stages run; only for pipelines that run in this process."""
-    _started_helper(languages, DETECTION_MODES[mode])
+def start_helper_early(languages: tuple[str, ...], mode: str) -> str | None:
+    """Start the helper of a run on this machine, so that lingua builds while the pipeline is planned; returns
+    its address for `DetectLanguage`, through which Beam's local worker processes share it (None: no helper)."""
+    helper = _started_helper(languages, DETECTION_MODES[mode])
+    return helper.address if helper is not None else None
 
 
 class DetectLanguage(beam.PTransform):
     """Article rows -> rows with `language` and `language_confidence` detected (main) and dead letters (`errors`).
 
     `languages` are the candidates (ISO 639-1); `mode` is a key of `DETECTION_MODES`, the trade between
-    accuracy on short texts and a worker's memory and CPU.
+    accuracy on short texts and a worker's memory and CPU. `helper_address` is what `start_helper_early`
+    returned, for a pipeline whose workers run on this machine.
     """
 
-    def __init__(self, languages: tuple[str, ...] = DEFAULT_LANGUAGES, mode: str = "refined"):
+    def __init__(self, languages: tuple[str, ...] = DEFAULT_LANGUAGES, mode: str = "refined",
+                 helper_address: str | None = None):
         super().__init__()
         if mode not in DETECTION_MODES:
             raise ValueError(f"unknown language detection mode {mode!r}; choose from {sorted(DETECTION_MODES)}")
-        self._languages, self._mode = tuple(languages), mode
+        self._languages, self._mode, self._helper_address = tuple(languages), mode, helper_address
 
     def expand(self, rows):
-        detect = _Detect(self._languages, self._mode)
+        detect = _Detect(self._languages, self._mode, self._helper_address)
         return (
             rows
             | "Batch" >> beam.BatchElements(min_batch_size=BATCH_SIZE, max_batch_size=BATCH_SIZE)

@@ -1,12 +1,16 @@
-"""A LanguageDetector in a helper process, so that lingua scores the next batches while this process runs spaCy.
+"""A LanguageDetector in a helper process, so that lingua scores the next batches while spaCy runs elsewhere.
 
 lingua holds the GIL while it scores and while its refinement models load, so a thread cannot overlap it
 with NER; a process can. The helper is `python -m newsbeam.transforms.normalise.detector_process`, as
 Beam starts its own SDK workers: not `multiprocessing`, whose fork is unsafe next to gRPC threads and
-whose spawn re-runs the caller's main script. Requests and replies are pickles over the helper's stdin
-and a pipe of its own. Each batch gets two replies: its first pass, as soon as the helper reads it, then
-the texts that need high-accuracy models, once those have loaded; first passes go before refinements, so
-loading models never holds up the rows that do not need them.
+whose spawn re-runs the caller's main script. Requests and replies are pickles. Each batch gets two replies:
+its first pass, as soon as the helper reads it, then the texts that need high-accuracy models, once those
+have loaded; first passes go before refinements, so loading models never holds up the rows that do not
+need them.
+
+A helper serves the process that started it (over its stdin and a pipe) and any process of this machine
+that connects to its Unix socket, `address`: the worker processes of a local multi_processing run share
+the launcher's helper, so lingua's models load once per machine instead of once per worker.
 """
 
 from __future__ import annotations
@@ -16,14 +20,21 @@ import collections
 import os
 import pickle
 import queue
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 from newsbeam.transforms.normalise.language import LanguageDetector
+
+# High-accuracy models loaded between two looks at the requests (~0.16 s each on one thread): a batch's
+# refinement may need thirty, and first passes waiting behind all of them would hold up every worker.
+MODELS_PER_STEP = 4
 
 
 class HelperGone(RuntimeError):
@@ -32,7 +43,7 @@ class HelperGone(RuntimeError):
 
 def worth_a_helper() -> bool:
     """A helper only pays where this process may use another core to run it on (and runs on POSIX only:
-    the replies come on an inherited pipe)."""
+    the replies come on an inherited pipe or a Unix socket)."""
     if os.name != "posix" or not sys.executable:
         return False
     return len(os.sched_getaffinity(0)) > 1 if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1) > 1
@@ -45,38 +56,20 @@ class BatchFutures(NamedTuple):
     rest: Future
 
 
-class DetectorProcess:
-    """`LanguageDetector(languages, **options)` in one helper process; each batch's results come back as futures."""
+class _Client:
+    """Batches to a helper over a stream of requests; their results come back as futures from a stream of replies."""
 
-    def __init__(self, languages: tuple[str, ...], options: dict):
-        read_end, write_end = os.pipe()
-        package_root = os.path.dirname(os.path.dirname(os.path.abspath(sys.modules["newsbeam"].__file__)))
-        environment = {
-            **os.environ,
-            # importable as here, however this process found it
-            "PYTHONPATH": os.pathsep.join(filter(None, (package_root, os.environ.get("PYTHONPATH")))),
-            # lingua on one thread leaves the other core to this process's NER: on 3,000 Reuters articles
-            # 1.14 x bare spaCy against 1.20-1.22 x with a thread per core (benchmarks/results/performance.md)
-            "RAYON_NUM_THREADS": os.environ.get("RAYON_NUM_THREADS", "1"),
-        }
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", __name__, str(write_end)],
-            stdin=subprocess.PIPE,
-            stdout=2,  # its stdout to this process's stderr: this process's stdout may carry a dry run's JSON
-            pass_fds=(write_end,),
-            env=environment,
-        )
-        os.close(write_end)
-        self._replies = os.fdopen(read_end, "rb")
+    def __init__(self, requests: BinaryIO, replies: BinaryIO, greeting: tuple | None = None):
+        self._requests, self._replies = requests, replies
         self._pending: dict[int, BatchFutures] = {}
         self._next_id = 0
         self._outbox: queue.SimpleQueue = queue.SimpleQueue()  # None ends the requests
         self._lock = threading.Lock()
         self.broken = False
-        # The helper builds its detector from this first message while this process goes on.
-        self._outbox.put((tuple(languages), dict(options)))
-        # Pipes hold ~64 KB and the helper may be busy loading models: a writer thread keeps the caller from
-        # blocking on a full pipe.
+        if greeting is not None:
+            self._outbox.put(greeting)
+        # Pipes and sockets hold ~64 KB and the helper may be busy loading models: a writer thread keeps the
+        # caller from blocking on a full one.
         self._writer = threading.Thread(target=self._write_requests, name="newsbeam-detector-requests", daemon=True)
         self._writer.start()
         threading.Thread(target=self._read_replies, name="newsbeam-detector-replies", daemon=True).start()
@@ -95,25 +88,19 @@ class DetectorProcess:
 
     def close(self) -> None:
         with self._lock:
-            self.broken = True  # no more batches: shared_helper starts a new helper if one is asked for
+            self.broken = True  # no more batches: a new client is made if one is asked for
         self._outbox.put(None)
         self._writer.join(timeout=30)
-        try:
-            self._process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
 
-    def kill(self) -> None:
-        """End a helper that stopped answering; its pending batches fail with HelperGone."""
-        self._process.kill()
+    def _end_requests(self) -> None:
+        self._requests.close()
 
     def _write_requests(self) -> None:
-        stdin = self._process.stdin
         try:
             while (message := self._outbox.get()) is not None:
-                pickle.dump(message, stdin, protocol=pickle.HIGHEST_PROTOCOL)
-                stdin.flush()
-            stdin.close()  # end of requests: the helper exits
+                pickle.dump(message, self._requests, protocol=pickle.HIGHEST_PROTOCOL)
+                self._requests.flush()
+            self._end_requests()  # the helper finishes what it was asked, then stops serving this client
         except OSError:
             self._fail_pending()
 
@@ -150,7 +137,78 @@ class DetectorProcess:
                 future.set_exception(HelperGone("the language detector process has ended"))
 
 
-_HELPERS: dict[tuple, DetectorProcess] = {}
+class DetectorProcess(_Client):
+    """`LanguageDetector(languages, **options)` in a helper process that this process starts and owns; other
+    processes of this machine reach it at `address` (a socket in a folder only this user may enter)."""
+
+    def __init__(self, languages: tuple[str, ...], options: dict):
+        self._folder = tempfile.mkdtemp(prefix="newsbeam-detector-")
+        self.address = os.path.join(self._folder, "socket")
+        package_root = os.path.dirname(os.path.dirname(os.path.abspath(sys.modules["newsbeam"].__file__)))
+        environment = {
+            **os.environ,
+            # importable as here, however this process found it
+            "PYTHONPATH": os.pathsep.join(filter(None, (package_root, os.environ.get("PYTHONPATH")))),
+            # lingua on one thread leaves the other core to NER: on 3,000 Reuters articles 1.14 x bare spaCy
+            # against 1.20-1.22 x with a thread per core (benchmarks/results/performance.md)
+            "RAYON_NUM_THREADS": os.environ.get("RAYON_NUM_THREADS", "1"),
+        }
+        read_end, write_end = os.pipe()
+        # Listening before the helper starts: a worker that connects early waits in the backlog, never fails.
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+            listener.bind(self.address)
+            listener.listen()
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", __name__, str(write_end), str(listener.fileno())],
+                stdin=subprocess.PIPE,
+                stdout=2,  # its stdout to this process's stderr: this process's stdout may carry a dry run's JSON
+                pass_fds=(write_end, listener.fileno()),
+                env=environment,
+            )
+        os.close(write_end)
+        # The helper builds its detector from the greeting while this process goes on.
+        super().__init__(self._process.stdin, os.fdopen(read_end, "rb"), greeting=(tuple(languages), dict(options)))
+
+    def close(self) -> None:
+        super().close()
+        try:
+            self._process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+    def kill(self) -> None:
+        """End a helper that stopped answering; its pending batches fail with HelperGone."""
+        self._process.kill()
+
+
+class _Connection(_Client):
+    """A client of the helper another process of this machine owns, at its address."""
+
+    def __init__(self, address: str):
+        self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self._socket.connect(address)
+        except OSError:
+            self._socket.close()
+            raise
+        super().__init__(self._socket.makefile("wb"), self._socket.makefile("rb"))
+
+    def _end_requests(self) -> None:
+        self._requests.close()
+        self._socket.shutdown(socket.SHUT_WR)
+
+    def close(self) -> None:
+        super().close()
+        self._socket.close()
+
+    def kill(self) -> None:
+        """The helper is another process's: this one stops waiting for it (its reader sees the end)."""
+        self._socket.shutdown(socket.SHUT_RDWR)
+
+
+_HELPERS: dict[tuple, DetectorProcess] = {}  # owned by this process, by configuration
+_CONNECTIONS: dict[str, _Connection] = {}  # to other processes' helpers, by address
 _HELPERS_LOCK = threading.Lock()
 
 
@@ -165,65 +223,106 @@ def shared_helper(languages: tuple[str, ...], options: dict) -> DetectorProcess:
         return helper
 
 
+def helper_at(address: str) -> _Client:
+    """The helper at `address`: this process's own when it owns it, else one connection per process to it.
+    Raises OSError when no helper listens there."""
+    with _HELPERS_LOCK:
+        for helper in _HELPERS.values():
+            if helper.address == address and not helper.broken:
+                return helper
+        connection = _CONNECTIONS.get(address)
+        if connection is None or connection.broken:
+            connection = _CONNECTIONS[address] = _Connection(address)
+        return connection
+
+
 @atexit.register
 def _close_helpers() -> None:
-    for helper in _HELPERS.values():
-        helper.close()
+    for client in (*_CONNECTIONS.values(), *_HELPERS.values()):
+        client.close()
 
 
-def _serve(replies) -> None:
-    """The helper's loop: a detector from the first message, then for each batch its first pass, and its
-    refinement when no first pass is waiting, until the requests end."""
+class _Requester:
+    """Where the helper's replies to one client go; a client that went away gets no more."""
+
+    def __init__(self, replies: BinaryIO):
+        self._replies, self.gone = replies, False
+
+    def reply(self, *message) -> None:
+        if self.gone:
+            return
+        try:
+            pickle.dump(message, self._replies, protocol=pickle.HIGHEST_PROTOCOL)
+            self._replies.flush()
+        except OSError:
+            self.gone = True
+
+
+def _serve(replies: BinaryIO, listener: socket.socket) -> None:
+    """The helper's loop: a detector from the owner's greeting, then for each batch of any client its first
+    pass, and its refinement when no first pass is waiting, until the owner's requests end."""
     stdin = sys.stdin.buffer
     try:
         languages, options = pickle.load(stdin)
     except EOFError:
         return
+    requests: queue.SimpleQueue = queue.SimpleQueue()  # (requester, request or None at its end)
+    owner = _Requester(replies)
+    _read_requests_of(owner, stdin, requests)
+    threading.Thread(target=_accept, args=(listener, requests), daemon=True).start()
     detector = LanguageDetector(languages, **options)
     detector.load()
-    requests: queue.SimpleQueue = queue.SimpleQueue()
-    threading.Thread(target=_read_requests, args=(stdin, requests), daemon=True).start()
-    refining: collections.deque = collections.deque()  # (batch id, refinements) whose first pass was sent
-
-    def reply(*message) -> None:
-        pickle.dump(message, replies, protocol=pickle.HIGHEST_PROTOCOL)
-        replies.flush()
-
-    while True:
+    refining: collections.deque = collections.deque()  # (requester, batch id, refinements) whose first pass was sent
+    owner_done = False
+    while not (owner_done and not refining):  # the refinements asked for are answered before the helper stops
         try:
-            request = requests.get(block=not refining)
-        except queue.Empty:  # no first pass waiting: refine the oldest batch
-            batch_id, refinements = refining.popleft()
+            requester, request = requests.get(block=not refining)
+        except queue.Empty:  # no first pass waiting: go on refining the oldest batch
+            requester, batch_id, refinements = refining[0]
             try:
-                reply(batch_id, "rest", detector.refine(refinements))
+                if not detector.load_refinement_models(refinements, MODELS_PER_STEP):
+                    continue  # more models to load, after a look at the requests
+                requester.reply(batch_id, "rest", detector.refine(refinements))
             except Exception as error:  # the caller scores these texts itself
-                reply(batch_id, "error", f"{type(error).__name__}: {error}")
+                requester.reply(batch_id, "error", f"{type(error).__name__}: {error}")
+            refining.popleft()
             continue
-        if request is None:  # the requests ended: finish the refinements asked for, then stop
-            if not refining:
-                return
-            requests.put(None)
+        if request is None:  # one client's requests ended; the owner's end the helper
+            owner_done = owner_done or requester is owner
             continue
         batch_id, texts, hints = request
         try:
             results, refinements = detector.first_pass(texts, hints)
         except Exception as error:  # the caller retries the batch itself, row by row
-            reply(batch_id, "error", f"{type(error).__name__}: {error}")
+            requester.reply(batch_id, "error", f"{type(error).__name__}: {error}")
             continue
-        reply(batch_id, "first", results)
+        requester.reply(batch_id, "first", results)
         if refinements:
-            refining.append((batch_id, refinements))
+            refining.append((requester, batch_id, refinements))
 
 
-def _read_requests(stdin, requests: queue.SimpleQueue) -> None:
+def _accept(listener: socket.socket, requests: queue.SimpleQueue) -> None:
+    """Each process of this machine that connects becomes a client."""
     while True:
         try:
-            requests.put(pickle.load(stdin))
-        except EOFError:
-            requests.put(None)
+            connection, _ = listener.accept()
+        except OSError:
             return
+        _read_requests_of(_Requester(connection.makefile("wb")), connection.makefile("rb"), requests)
+
+
+def _read_requests_of(requester: _Requester, stream: BinaryIO, requests: queue.SimpleQueue) -> None:
+    def read() -> None:
+        while True:
+            try:
+                requests.put((requester, pickle.load(stream)))
+            except (EOFError, OSError, pickle.UnpicklingError):
+                requests.put((requester, None))
+                return
+
+    threading.Thread(target=read, daemon=True).start()
 
 
 if __name__ == "__main__":
     with os.fdopen(int(sys.argv[1]), "wb") as reply_pipe:
-        _serve(reply_pipe)
+        _serve(reply_pipe, socket.socket(fileno=int(sys.argv[2])))

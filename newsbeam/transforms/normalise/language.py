@@ -262,6 +262,14 @@ class LanguageDetector:
                 refinements.append(Refinement(i, samples[i], hint, codes))
         return results, refinements
 
+    def load_refinement_models(self, refinements: Sequence[Refinement], at_most: int) -> bool:
+        """Load at most `at_most` of the high-accuracy models these refinements need and this process lacks;
+        True when none is missing any more (a caller with other work can load them in steps)."""
+        missing = sorted({code for refinement in refinements for code in refinement.codes} - _ACCURATE)
+        if missing:
+            _preload_accurate(set(missing[:at_most]))
+        return len(missing) <= at_most
+
     def refine(self, refinements: Sequence[Refinement]) -> dict[int, tuple[str, float | None]]:
         """The results of a first pass's refined texts, by index; their high-accuracy models load here, all of
         them in one parallel build."""
