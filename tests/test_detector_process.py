@@ -2,9 +2,12 @@
 
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 
 import pytest
@@ -12,7 +15,7 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
 from newsbeam.transforms.normalise import detect
-from newsbeam.transforms.normalise import detector_process
+from newsbeam.transforms.normalise import detector_process, language
 from newsbeam.transforms.normalise.detector_process import DetectorProcess, HelperGone, shared_helper
 from newsbeam.transforms.normalise.language import DETECTION_MODES, LanguageDetector
 
@@ -21,6 +24,21 @@ ENGLISH = "The government plans to spend more money next year on strengthening t
 TABLE = "Shr 45 cts vs 58 cts\nNet 1.1 mln vs 829,000\nSales 7.9 mln vs 9.4 mln\nAvg shrs 2,332,397 vs 1,428,000"
 ROWS = [{"id": "1", "source": "s", "title": None, "text": DUTCH, "language": None},
         {"id": "2", "source": "s", "title": None, "text": ENGLISH, "language": None}]  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def no_helpers_left():
+    """Helpers and connections a test made are closed after it (those of earlier tests stay for their users)."""
+    helpers, connections = dict(detector_process._HELPERS), dict(detector_process._CONNECTIONS)
+    yield
+    for key, client in list(detector_process._HELPERS.items()):
+        if helpers.get(key) is not client:
+            client.close()
+            del detector_process._HELPERS[key]
+    for address, client in list(detector_process._CONNECTIONS.items()):
+        if connections.get(address) is not client:
+            client.close()
+            del detector_process._CONNECTIONS[address]
 
 
 @pytest.fixture
@@ -242,6 +260,55 @@ def test_an_address_nobody_listens_at_leaves_the_dofn_its_own_helper(tmp_path):
     assert dofn._helper is shared_helper(("nl", "en"), DETECTION_MODES["fast"])
 
 
+def test_a_long_temporary_folder_still_gives_the_helper_a_socket(monkeypatch, tmp_path):
+    long_folder = tmp_path / ("x" * 60) / ("y" * 60)
+    long_folder.mkdir(parents=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(long_folder))
+    process = DetectorProcess(("nl", "en"), {"low_accuracy": True})
+    try:
+        assert len(process.address) <= 100 and os.path.exists(process.address)
+        connection = detector_process._Connection(process.address)
+        assert _complete(connection.submit([DUTCH], [None]))[0][0] == "nl"
+        connection.close()
+    finally:
+        process.close()
+    assert not os.path.exists(os.path.dirname(process.address))
+
+
+def test_first_passes_are_answered_between_the_steps_that_load_refinement_models(monkeypatch):
+    """The helper's loop, run here on pipes: a batch sent while another's models load is answered first."""
+    loads, preload = [], language._preload_accurate
+
+    def slow_preload(codes):
+        if not codes <= language._ACCURATE:  # refine's own call finds them all loaded
+            loads.append(set(codes))
+            time.sleep(0.3)
+        preload(codes)
+
+    monkeypatch.setattr(language, "_ACCURATE", set())
+    monkeypatch.setattr(language, "_preload_accurate", slow_preload)
+    monkeypatch.setattr(detector_process, "MODELS_PER_STEP", 1)
+    (requests_in, requests_out), (replies_in, replies_out) = os.pipe(), os.pipe()
+    with os.fdopen(requests_out, "wb") as requests, os.fdopen(replies_in, "rb") as replies:
+        serving = threading.Thread(target=detector_process._serve,
+                                   args=(os.fdopen(requests_in, "rb"), os.fdopen(replies_out, "wb"), None))  # fmt: skip
+        serving.start()
+
+        def send(*message):
+            pickle.dump(message, requests)
+            requests.flush()
+
+        send(("nl", "en", "fr", "de", "it", "es"), {})
+        send(0, [TABLE], [None])
+        assert pickle.load(replies) == (0, "first", [None])  # the table waits for its models
+        send(1, [DUTCH], [None])
+        order = [pickle.load(replies)[:2] for _ in range(2)]
+        requests.close()
+        serving.join(timeout=60)
+    assert order == [(1, "first"), (0, "rest")]
+    assert len(loads) >= 3 and all(len(step) == 1 for step in loads)  # one model per step, as patched
+
+
 def test_a_stuck_helper_of_another_process_is_left_and_the_batch_scored_here(monkeypatch, helper):
     monkeypatch.setattr(detect, "HELPER_TIMEOUT_SECONDS", 2)
     dofn = detect._Detect(("nl", "en", "fr", "de"), "refined", helper.address)
@@ -254,6 +321,9 @@ def test_a_stuck_helper_of_another_process_is_left_and_the_batch_scored_here(mon
         assert [(o.value["id"], o.value["language"]) for o in out] == [("1", "nl"), ("2", "en")]
         assert dofn._helper is None
         assert helper._process.poll() is None  # not this process's to end
+        later = detect._Detect(("nl", "en", "fr", "de"), "refined", helper.address)
+        later.setup()  # a later DoFn instance does not wait for it again: it starts a helper of its own
+        assert later._helper is shared_helper(("nl", "en", "fr", "de"), DETECTION_MODES["refined"])
     finally:
         os.kill(helper._process.pid, signal.SIGCONT)
     assert _complete(helper.submit([ENGLISH], [None]))[0][0] == "en"

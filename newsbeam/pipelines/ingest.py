@@ -70,7 +70,6 @@ class IngestConfig:
     started_at: dt.datetime = dataclasses.field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
     run_id: str = ""
     counts_path: str = ""
-    detector_address: str | None = None  # the language detector helper of a run on this machine (run_ingest)
 
     def __post_init__(self):
         self.run_id = self.run_id or new_run_id(self.started_at)
@@ -109,11 +108,12 @@ def _counter(field: str):
 
 
 def build_ingest(pipeline: beam.Pipeline, config: IngestConfig, reader: beam.PTransform | None = None,
-                 file_tag: str = "") -> None:
+                 file_tag: str = "", detector_address: str | None = None) -> None:
     """Add the whole ingest graph to `pipeline`.
 
     `reader` replaces reading `config.sources` (a chunk's pass reads its staged chunk); `file_tag` tells
-    the files of one chunk's pass apart, and marks the run's own earlier files for deduplication.
+    the files of one chunk's pass apart, and marks the run's own earlier files for deduplication;
+    `detector_address` is the language detector helper that workers on this machine share.
     """
     if reader is None:
         previous_states = feed_state.load(config.output)
@@ -139,7 +139,7 @@ def build_ingest(pipeline: beam.Pipeline, config: IngestConfig, reader: beam.PTr
     )
     deduplicated = articles | "Deduplicate" >> DeduplicateArticles(committed.earlier_runs, committed.this_run)
     detected = deduplicated.unique | "Language" >> DetectLanguage(
-        config.languages, config.language_detection, config.detector_address
+        config.languages, config.language_detection, detector_address
     )
     enriched = detected.articles | "Enrich" >> EnrichArticles(config.models)
     errors = (read["errors"], normalised.errors, detected.errors, enriched["errors"])
@@ -197,8 +197,16 @@ def summary_header(config: IngestConfig, options: PipelineOptions, result, began
 
 def _run_pipeline(config: IngestConfig, options: PipelineOptions, reader=None, file_tag: str = ""):
     pipeline = new_pipeline(options)
-    build_ingest(pipeline, config, reader, file_tag)
+    build_ingest(pipeline, config, reader, file_tag, _local_detector(config, options))
     return run_to_completion(pipeline)
+
+
+def _local_detector(config: IngestConfig, options: PipelineOptions) -> str | None:
+    """The address of this process's language detector helper (started, or restarted, here) when the
+    pipeline's workers run on this machine; None when they may run elsewhere."""
+    if not runs_on_this_machine(options):
+        return None
+    return start_helper_early(config.languages, config.language_detection)
 
 
 def _run_in_chunks(config: IngestConfig, options: PipelineOptions):
@@ -228,9 +236,7 @@ def run_ingest(config: IngestConfig, options: PipelineOptions) -> dict:
     A dry run never chunks: it writes nothing, so chunks could not see each other's articles.
     """
     began = time.monotonic()
-    if runs_on_this_machine(options):
-        address = start_helper_early(config.languages, config.language_detection)
-        config = dataclasses.replace(config, detector_address=address)
+    _local_detector(config, options)  # lingua builds while the input is staged and the pipeline planned
     if config.chunk_size and not config.dry_run and not all(spec.is_url for spec in config.sources):
         result, pending, chunks = _run_in_chunks(config, options)
     else:

@@ -21,14 +21,14 @@ class OfflineDirectRunner(DirectRunner):
 
 
 def is_direct(runner_name: str | None) -> bool:
-    """True for the runner names that mean "run here, in process"."""
+    """True for the runner names that mean Beam's runner on this machine (in this process unless multi_processing)."""
     return runner_name in (None, "DirectRunner", "direct", "SwitchingDirectRunner")
 
 
 def runs_in_this_process(options: PipelineOptions) -> bool:
     """True when the pipeline's transforms execute in this very process (the DirectRunner, not multi_processing)."""
     in_memory = options.view_as(DirectOptions).direct_running_mode != "multi_processing"
-    return is_direct(options.view_as(StandardOptions).runner) and in_memory
+    return runs_on_this_machine(options) and in_memory
 
 
 def runs_on_this_machine(options: PipelineOptions) -> bool:

@@ -35,7 +35,8 @@ IN_FLIGHT = 4
 # Batches whose refined rows may still be out: a batch's refinement can wait seconds for its high-accuracy
 # models while NER goes on with the rows after it (and a bundle's end waits for them all anyway).
 REFINING = 32
-# A batch the helper has not answered in this long means a stuck helper: it is ended and the batch scored here.
+# A batch the helper has not answered in this long means a stuck helper: this process gives it up (ends it, when
+# it is its own) and scores the batch here.
 # Far above what a batch takes, even one that loads every high-accuracy model (seconds).
 HELPER_TIMEOUT_SECONDS = 600
 
@@ -115,7 +116,7 @@ class _Detect(beam.DoFn):
         try:
             return future.result(timeout=HELPER_TIMEOUT_SECONDS)
         except FutureTimeout:
-            self._helper.kill()  # stuck: its pending batches fail, and the rest is scored in this process
+            self._helper.give_up()  # stuck: its pending batches fail, and the rest is scored in this process
             self._helper = None
         except HelperGone:  # killed, out of memory: the rest is scored in this process
             self._helper = None

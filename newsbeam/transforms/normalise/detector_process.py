@@ -10,13 +10,14 @@ need them.
 
 A helper serves the process that started it (over its stdin and a pipe) and any process of this machine
 that connects to its Unix socket, `address`: the worker processes of a local multi_processing run share
-the launcher's helper, so lingua's models load once per machine instead of once per worker.
+the launcher's helper, so lingua's models load once per run instead of once per worker.
 """
 
 from __future__ import annotations
 
 import atexit
 import collections
+import logging
 import os
 import pickle
 import queue
@@ -35,6 +36,8 @@ from newsbeam.transforms.normalise.language import LanguageDetector
 # High-accuracy models loaded between two looks at the requests (~0.16 s each on one thread): a batch's
 # refinement may need thirty, and first passes waiting behind all of them would hold up every worker.
 MODELS_PER_STEP = 4
+# Longest socket path every POSIX system binds (Linux allows 107 bytes, macOS 103).
+_MAX_SOCKET_PATH = 100
 
 
 class HelperGone(RuntimeError):
@@ -132,6 +135,7 @@ class _Client:
         with self._lock:
             self.broken = True
             pending, self._pending = list(self._pending.values()), {}
+        self._outbox.put(None)  # the writer thread ends too
         for future in (future for futures in pending for future in futures):
             if not future.done():
                 future.set_exception(HelperGone("the language detector process has ended"))
@@ -139,11 +143,10 @@ class _Client:
 
 class DetectorProcess(_Client):
     """`LanguageDetector(languages, **options)` in a helper process that this process starts and owns; other
-    processes of this machine reach it at `address` (a socket in a folder only this user may enter)."""
+    processes of this machine reach it at `address` (a socket in a folder only this user may enter), or
+    nowhere (None) when no socket could be made."""
 
     def __init__(self, languages: tuple[str, ...], options: dict):
-        self._folder = tempfile.mkdtemp(prefix="newsbeam-detector-")
-        self.address = os.path.join(self._folder, "socket")
         package_root = os.path.dirname(os.path.dirname(os.path.abspath(sys.modules["newsbeam"].__file__)))
         environment = {
             **os.environ,
@@ -153,19 +156,26 @@ class DetectorProcess(_Client):
             # against 1.20-1.22 x with a thread per core (benchmarks/results/performance.md)
             "RAYON_NUM_THREADS": os.environ.get("RAYON_NUM_THREADS", "1"),
         }
-        read_end, write_end = os.pipe()
         # Listening before the helper starts: a worker that connects early waits in the backlog, never fails.
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
-            listener.bind(self.address)
-            listener.listen()
+        listener, self.address = _listening_socket()
+        read_end, write_end = os.pipe()
+        passed = [write_end] + ([listener.fileno()] if listener else [])
+        try:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", __name__, str(write_end), str(listener.fileno())],
+                [sys.executable, "-m", __name__, *map(str, passed)],
                 stdin=subprocess.PIPE,
                 stdout=2,  # its stdout to this process's stderr: this process's stdout may carry a dry run's JSON
-                pass_fds=(write_end, listener.fileno()),
+                pass_fds=passed,
                 env=environment,
             )
-        os.close(write_end)
+        except BaseException:
+            os.close(read_end)
+            self._remove_socket()
+            raise
+        finally:
+            os.close(write_end)
+            if listener:
+                listener.close()
         # The helper builds its detector from the greeting while this process goes on.
         super().__init__(self._process.stdin, os.fdopen(read_end, "rb"), greeting=(tuple(languages), dict(options)))
 
@@ -175,17 +185,47 @@ class DetectorProcess(_Client):
             self._process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self._process.kill()
-        shutil.rmtree(self._folder, ignore_errors=True)
+            self._process.wait()
+        self._remove_socket()
 
-    def kill(self) -> None:
+    def give_up(self) -> None:
         """End a helper that stopped answering; its pending batches fail with HelperGone."""
         self._process.kill()
+
+    def _remove_socket(self) -> None:
+        if self.address:
+            shutil.rmtree(os.path.dirname(self.address), ignore_errors=True)
+
+
+def _listening_socket() -> tuple[socket.socket | None, str | None]:
+    """A Unix socket listening in a new private folder, and its path; (None, None) where none can be made."""
+    folder = None
+    try:
+        folder = tempfile.mkdtemp(prefix="newsbeam-detector-")
+        if len(os.path.join(folder, "socket")) > _MAX_SOCKET_PATH:  # a long TMPDIR
+            os.rmdir(folder)
+            folder = tempfile.mkdtemp(prefix="newsbeam-detector-", dir="/tmp")
+        address = os.path.join(folder, "socket")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            listener.bind(address)
+            listener.listen()
+        except OSError:
+            listener.close()
+            raise
+        return listener, address
+    except OSError as error:  # the helper still serves this process; other processes start their own
+        logging.warning("newsbeam: the language detector helper gets no socket, so it serves one process: %s", error)
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
+        return None, None
 
 
 class _Connection(_Client):
     """A client of the helper another process of this machine owns, at its address."""
 
     def __init__(self, address: str):
+        self.address = address
         self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             self._socket.connect(address)
@@ -195,43 +235,52 @@ class _Connection(_Client):
         super().__init__(self._socket.makefile("wb"), self._socket.makefile("rb"))
 
     def _end_requests(self) -> None:
-        self._requests.close()
+        super()._end_requests()
         self._socket.shutdown(socket.SHUT_WR)
 
     def close(self) -> None:
         super().close()
         self._socket.close()
 
-    def kill(self) -> None:
-        """The helper is another process's: this one stops waiting for it (its reader sees the end)."""
+    def give_up(self) -> None:
+        """The helper is another process's and cannot be ended from here: this process stops using it (its
+        pending batches fail with HelperGone) and will not connect to it again."""
+        _GIVEN_UP.add(self.address)
         self._socket.shutdown(socket.SHUT_RDWR)
 
 
 _HELPERS: dict[tuple, DetectorProcess] = {}  # owned by this process, by configuration
 _CONNECTIONS: dict[str, _Connection] = {}  # to other processes' helpers, by address
+_GIVEN_UP: set[str] = set()  # addresses of helpers that stopped answering this process
 _HELPERS_LOCK = threading.Lock()
 
 
 def shared_helper(languages: tuple[str, ...], options: dict) -> DetectorProcess:
     """One helper per configuration per process, for the process's life: a chunked run's pipelines and a
-    worker's DoFn instances share its loaded models."""
+    worker's DoFn instances share its loaded models, and so do the processes this one gives its address."""
     key = (tuple(languages), tuple(sorted(options.items())))
     with _HELPERS_LOCK:
         helper = _HELPERS.get(key)
         if helper is None or helper.broken:
+            if helper is not None:
+                helper.close()  # reaps it and removes its socket
             helper = _HELPERS[key] = DetectorProcess(languages, options)
         return helper
 
 
 def helper_at(address: str) -> _Client:
     """The helper at `address`: this process's own when it owns it, else one connection per process to it.
-    Raises OSError when no helper listens there."""
+    Raises OSError when no helper listens there or it stopped answering this process."""
     with _HELPERS_LOCK:
         for helper in _HELPERS.values():
             if helper.address == address and not helper.broken:
                 return helper
+        if address in _GIVEN_UP:
+            raise ConnectionRefusedError(f"the language detector at {address} stopped answering")
         connection = _CONNECTIONS.get(address)
         if connection is None or connection.broken:
+            if connection is not None:
+                connection.close()
             connection = _CONNECTIONS[address] = _Connection(address)
         return connection
 
@@ -258,10 +307,10 @@ class _Requester:
             self.gone = True
 
 
-def _serve(replies: BinaryIO, listener: socket.socket) -> None:
+def _serve(stdin: BinaryIO, replies: BinaryIO, listener: socket.socket | None) -> None:
     """The helper's loop: a detector from the owner's greeting, then for each batch of any client its first
-    pass, and its refinement when no first pass is waiting, until the owner's requests end."""
-    stdin = sys.stdin.buffer
+    pass, and its refinement when no first pass is waiting, until the owner's requests end; then what is
+    asked already is answered and the socket is removed."""
     try:
         languages, options = pickle.load(stdin)
     except EOFError:
@@ -269,28 +318,37 @@ def _serve(replies: BinaryIO, listener: socket.socket) -> None:
     requests: queue.SimpleQueue = queue.SimpleQueue()  # (requester, request or None at its end)
     owner = _Requester(replies)
     _read_requests_of(owner, stdin, requests)
-    threading.Thread(target=_accept, args=(listener, requests), daemon=True).start()
+    if listener is not None:
+        threading.Thread(target=_accept, args=(listener, requests), daemon=True).start()
     detector = LanguageDetector(languages, **options)
     detector.load()
     refining: collections.deque = collections.deque()  # (requester, batch id, refinements) whose first pass was sent
     owner_done = False
-    while not (owner_done and not refining):  # the refinements asked for are answered before the helper stops
+    while not (owner_done and not refining and requests.empty()):
         try:
-            requester, request = requests.get(block=not refining)
+            requester, request = requests.get(block=not refining and not owner_done)
         except queue.Empty:  # no first pass waiting: go on refining the oldest batch
             requester, batch_id, refinements = refining[0]
             try:
-                if not detector.load_refinement_models(refinements, MODELS_PER_STEP):
+                if requester.gone:
+                    pass  # nobody to answer
+                elif not detector.load_refinement_models(refinements, MODELS_PER_STEP):
                     continue  # more models to load, after a look at the requests
-                requester.reply(batch_id, "rest", detector.refine(refinements))
+                else:
+                    requester.reply(batch_id, "rest", detector.refine(refinements))
             except Exception as error:  # the caller scores these texts itself
                 requester.reply(batch_id, "error", f"{type(error).__name__}: {error}")
             refining.popleft()
             continue
         if request is None:  # one client's requests ended; the owner's end the helper
+            if requester is owner and listener is not None:
+                _stop_listening(listener)
             owner_done = owner_done or requester is owner
             continue
-        batch_id, texts, hints = request
+        try:
+            batch_id, texts, hints = request
+        except (TypeError, ValueError):  # not a batch: nothing to answer
+            continue
         try:
             results, refinements = detector.first_pass(texts, hints)
         except Exception as error:  # the caller retries the batch itself, row by row
@@ -302,7 +360,7 @@ def _serve(replies: BinaryIO, listener: socket.socket) -> None:
 
 
 def _accept(listener: socket.socket, requests: queue.SimpleQueue) -> None:
-    """Each process of this machine that connects becomes a client."""
+    """Each process of this machine that connects becomes a client, until the owner's requests end."""
     while True:
         try:
             connection, _ = listener.accept()
@@ -311,18 +369,38 @@ def _accept(listener: socket.socket, requests: queue.SimpleQueue) -> None:
         _read_requests_of(_Requester(connection.makefile("wb")), connection.makefile("rb"), requests)
 
 
+def _stop_listening(listener: socket.socket) -> None:
+    """No new clients; the socket and its folder go (the owner removes them too, unless it was killed)."""
+    address = listener.getsockname()
+    try:
+        listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread
+    except OSError:
+        pass
+    listener.close()
+    shutil.rmtree(os.path.dirname(address), ignore_errors=True)
+
+
 def _read_requests_of(requester: _Requester, stream: BinaryIO, requests: queue.SimpleQueue) -> None:
     def read() -> None:
         while True:
             try:
                 requests.put((requester, pickle.load(stream)))
-            except (EOFError, OSError, pickle.UnpicklingError):
+            except Exception:  # the end of the stream, or garbage on it: this client is done
                 requests.put((requester, None))
                 return
 
     threading.Thread(target=read, daemon=True).start()
 
 
+def _main(reply_fd: int, listener_fd: int | None) -> None:
+    listener = socket.socket(fileno=listener_fd) if listener_fd is not None else None
+    try:
+        with os.fdopen(reply_fd, "wb") as reply_pipe:
+            _serve(sys.stdin.buffer, reply_pipe, listener)
+    finally:
+        if listener is not None and listener.fileno() != -1:  # ended before its owner's requests did
+            _stop_listening(listener)
+
+
 if __name__ == "__main__":
-    with os.fdopen(int(sys.argv[1]), "wb") as reply_pipe:
-        _serve(reply_pipe, socket.socket(fileno=int(sys.argv[2])))
+    _main(int(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else None)

@@ -265,15 +265,15 @@ class LanguageDetector:
     def load_refinement_models(self, refinements: Sequence[Refinement], at_most: int) -> bool:
         """Load at most `at_most` of the high-accuracy models these refinements need and this process lacks;
         True when none is missing any more (a caller with other work can load them in steps)."""
-        missing = sorted({code for refinement in refinements for code in refinement.codes} - _ACCURATE)
+        missing = sorted(_codes_of(refinements) - _ACCURATE)
         if missing:
             _preload_accurate(set(missing[:at_most]))
         return len(missing) <= at_most
 
     def refine(self, refinements: Sequence[Refinement]) -> dict[int, tuple[str, float | None]]:
-        """The results of a first pass's refined texts, by index; their high-accuracy models load here, all of
-        them in one parallel build."""
-        _preload_accurate({code for refinement in refinements for code in refinement.codes})
+        """The results of a first pass's refined texts, by index; the high-accuracy models not loaded yet (by
+        `load_refinement_models`) load here, in one parallel build."""
+        _preload_accurate(_codes_of(refinements))
         results = {}
         for r in refinements:
             values = _shared((r.codes, False, False)).compute_language_confidence_values(r.sample)
@@ -292,6 +292,10 @@ class LanguageDetector:
         if best < self.min_confidence or (refined and best < self.min_margin * runner_up):
             return UNDETERMINED, 0.0
         return best_code, best
+
+
+def _codes_of(refinements: Iterable[Refinement]) -> set[str]:
+    return {code for refinement in refinements for code in refinement.codes}
 
 
 def _build(languages: tuple[str, ...], low_accuracy: bool, preload: bool) -> lingua.LanguageDetector:
