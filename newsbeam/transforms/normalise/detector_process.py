@@ -170,7 +170,7 @@ class DetectorProcess(_Client):
             )
         except BaseException:
             os.close(read_end)
-            self._remove_socket()
+            _remove_socket(self.address)
             raise
         finally:
             os.close(write_end)
@@ -186,15 +186,11 @@ class DetectorProcess(_Client):
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
-        self._remove_socket()
+        _remove_socket(self.address)
 
     def give_up(self) -> None:
         """End a helper that stopped answering; its pending batches fail with HelperGone."""
         self._process.kill()
-
-    def _remove_socket(self) -> None:
-        if self.address:
-            shutil.rmtree(os.path.dirname(self.address), ignore_errors=True)
 
 
 def _listening_socket() -> tuple[socket.socket | None, str | None]:
@@ -328,17 +324,8 @@ def _serve(stdin: BinaryIO, replies: BinaryIO, listener: socket.socket | None) -
         try:
             requester, request = requests.get(block=not refining and not owner_done)
         except queue.Empty:  # no first pass waiting: go on refining the oldest batch
-            requester, batch_id, refinements = refining[0]
-            try:
-                if requester.gone:
-                    pass  # nobody to answer
-                elif not detector.load_refinement_models(refinements, MODELS_PER_STEP):
-                    continue  # more models to load, after a look at the requests
-                else:
-                    requester.reply(batch_id, "rest", detector.refine(refinements))
-            except Exception as error:  # the caller scores these texts itself
-                requester.reply(batch_id, "error", f"{type(error).__name__}: {error}")
-            refining.popleft()
+            if _refine_step(detector, *refining[0]):
+                refining.popleft()
             continue
         if request is None:  # one client's requests ended; the owner's end the helper
             if requester is owner and listener is not None:
@@ -359,6 +346,20 @@ def _serve(stdin: BinaryIO, replies: BinaryIO, listener: socket.socket | None) -
             refining.append((requester, batch_id, refinements))
 
 
+def _refine_step(detector: LanguageDetector, requester: _Requester, batch_id: int, refinements: list) -> bool:
+    """Load the next few models a batch's refinement needs, or, once all are loaded, answer it; True when the
+    batch is done with (answered, failed, or its client gone)."""
+    if requester.gone:
+        return True
+    try:
+        if not detector.load_refinement_models(refinements, MODELS_PER_STEP):
+            return False  # more models to load, after a look at the requests
+        requester.reply(batch_id, "rest", detector.refine(refinements))
+    except Exception as error:  # the caller scores these texts itself
+        requester.reply(batch_id, "error", f"{type(error).__name__}: {error}")
+    return True
+
+
 def _accept(listener: socket.socket, requests: queue.SimpleQueue) -> None:
     """Each process of this machine that connects becomes a client, until the owner's requests end."""
     while True:
@@ -377,7 +378,13 @@ def _stop_listening(listener: socket.socket) -> None:
     except OSError:
         pass
     listener.close()
-    shutil.rmtree(os.path.dirname(address), ignore_errors=True)
+    _remove_socket(address)
+
+
+def _remove_socket(address: str | None) -> None:
+    """The socket and the private folder made for it (nothing for a helper without one)."""
+    if address:
+        shutil.rmtree(os.path.dirname(address), ignore_errors=True)
 
 
 def _read_requests_of(requester: _Requester, stream: BinaryIO, requests: queue.SimpleQueue) -> None:
