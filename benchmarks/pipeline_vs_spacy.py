@@ -5,7 +5,7 @@ memory are measured the same way (see `_measure.py`). The ratio is what we track
 is recorded with each run because the absolute numbers depend on what else is running.
 
 The bare run is the floor: it reads the strings the pipeline's NER would read (title and text as cleaned by
-newsbeam, joined as `text.title_and_text` joins them, cut at the handler's `max_chars`), loads the pipeline that
+newsbeam, joined as `text.title_and_text` joins them, in the handler's `max_chars` pieces), loads the pipeline that
 `newsbeam models` names for English with the components the handler excludes left out, and runs `nlp.pipe`
 with the handler's batch size. Its wall time includes interpreter start, imports and model load, as the
 pipeline's does.
@@ -44,7 +44,7 @@ print(json.dumps({"model": spec.label, "load_seconds": loaded - started, "pipe_s
 
 def ner_texts(subset: pathlib.Path, target: pathlib.Path) -> int:
     """What the pipeline's NER reads for each article, one JSON string per line."""
-    from newsbeam.transforms.enrich.ner import SpacyNERModelHandler
+    from newsbeam.transforms.enrich.ner import SpacyNERModelHandler, text_pieces
     from newsbeam.transforms.normalise.text import clean_text, single_line, title_and_text
 
     max_chars = SpacyNERModelHandler({})._max_chars
@@ -53,8 +53,9 @@ def ner_texts(subset: pathlib.Path, target: pathlib.Path) -> int:
         for line in source:
             article = json.loads(line)
             text = title_and_text({"title": single_line(article.get("title")), "text": clean_text(article["text"])})
-            out.write(json.dumps(text[:max_chars]) + "\n")
-            count += 1
+            for _, piece in text_pieces(text, max_chars):
+                out.write(json.dumps(piece) + "\n")
+                count += 1
     return count
 
 

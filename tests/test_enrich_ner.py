@@ -130,3 +130,40 @@ def test_bounded_batches_respect_both_limits_and_keep_order():
     assert [t for group in groups for t in group] == texts
     assert groups == [["a" * 30, "b" * 30], ["c" * 50], ["d" * 200], ["e" * 10, "f" * 10], ["g" * 10]]
     assert all(len(g) <= 2 and (sum(map(len, g)) <= 100 or len(g) == 1) for g in groups)
+
+
+def test_text_pieces_cover_the_text_and_cut_at_breaks():
+    from newsbeam.transforms.enrich.ner import text_pieces
+
+    text = "".join(f"Paragraph {n} says something. " * 5 + "\n\n" for n in range(200))
+    pieces = text_pieces(text, 1_000)
+    assert "".join(piece for _, piece in pieces) == text
+    assert all(len(piece) <= 1_000 for _, piece in pieces)
+    assert all(text[offset : offset + len(piece)] == piece for offset, piece in pieces)
+    assert all(piece.endswith("\n\n") for _, piece in pieces[:-1])  # a paragraph break was always in reach
+    assert text_pieces("x" * 2_500, 1_000) == [(0, "x" * 1_000), (1_000, "x" * 1_000), (2_000, "x" * 500)]
+
+
+def test_entities_cover_a_long_article_to_its_end(tmp_path):
+    """A 160,000-character article is annotated in full: entities past 100,000 characters, offsets into the text."""
+    import spacy
+
+    from newsbeam.transforms.enrich.ner import SpacyNERModelHandler
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("entity_ruler").add_patterns([{"label": "ORG", "pattern": "Reuters"}])
+    nlp.meta["name"], nlp.meta["version"] = "ruler", "1.0.0"
+    nlp.to_disk(tmp_path / "ruler")
+    models = {"en": reg.ModelSpec("ruler", "1.0.0", str(tmp_path / "ruler"))}
+    paragraph = "Reuters reported that the market moved again today.\n\n"
+    text = paragraph * (160_000 // len(paragraph) + 1)
+    article = {"id": "long", "language": "en", "title": "Reuters", "text": text}
+    (result,) = SpacyNERModelHandler(models).run_inference([article], SpacyNERModelHandler(models).load_model())
+    in_text = [e for e in result.inference if e["field"] == "text"]
+    assert len(text) > 160_000
+    assert len(in_text) == text.count("Reuters")
+    assert max(e["end"] for e in in_text) > 159_000
+    assert all(text[e["start"] : e["end"]] == "Reuters" for e in in_text)
+    assert [e for e in result.inference if e["field"] == "title"] == [
+        {"text": "Reuters", "label": "ORG", "start": 0, "end": 7, "field": "title"}
+    ]

@@ -80,6 +80,31 @@ class SpacyPipelines:
             return _LOADED[spec]
 
 
+_BREAKS = ("\n\n", "\n", ". ", " ")
+
+
+def text_pieces(text: str, max_chars: int) -> list[tuple[int, str]]:
+    """(offset, piece) covering the whole text in pieces of at most `max_chars`, cut at a paragraph, line,
+    sentence or word break in the second half of a piece where there is one.
+
+    spaCy refuses texts beyond its `max_length` and its arrays grow with a text's length, so a long article is
+    annotated piece by piece, with offsets into the whole text.
+    """
+    pieces, start = [], 0
+    while len(text) - start > max_chars:
+        window = text[start : start + max_chars]
+        cut = max_chars
+        for brk in _BREAKS:
+            found = window.rfind(brk, max_chars // 2)
+            if found != -1:
+                cut = found + len(brk)
+                break
+        pieces.append((start, window[:cut]))
+        start += cut
+    pieces.append((start, text[start:]))
+    return pieces
+
+
 def bounded_batches(texts: list[str], max_texts: int, max_chars: int) -> Iterable[list[str]]:
     """Consecutive groups of at most `max_texts` texts and `max_chars` characters (a longer text goes alone).
 
@@ -109,7 +134,7 @@ class SpacyNERModelHandler(ModelHandler[dict, PredictionResult, SpacyPipelines])
         self._models = dict(models)
         self._batch_size = batch_size  # texts per nlp.pipe batch, and at most...
         self._batch_chars = batch_chars  # ...this many characters: the tok2vec's arrays grow with a batch's tokens
-        self._max_chars = max_chars
+        self._max_chars = max_chars  # the longest piece of a text spaCy sees at once (see text_pieces)
         # BatchElements sizes batches by timing; from 1 up it settled on 1-10 articles, and the NER of 3,000
         # Reuters articles took 24.2 s against 22.5 s with a floor of one full nlp.pipe batch. A bundle's
         # last batch may be smaller.
@@ -131,17 +156,27 @@ class SpacyNERModelHandler(ModelHandler[dict, PredictionResult, SpacyPipelines])
         return [r if r is not None else PredictionResult(a, [], None) for r, a in zip(results, batch)]
 
     def _annotate(self, nlp, articles: list[dict]) -> list[list[dict] | NerFailure]:
-        """Entities per article; if the batch fails, articles one by one, so only the bad one is lost."""
-        texts = [title_and_text(article)[: self._max_chars] for article in articles]
+        """Entities per article, long texts piece by piece; if the batch fails, articles one by one, so only the
+        bad one is lost."""
+        pieces = [text_pieces(title_and_text(article), self._max_chars) for article in articles]
+        texts = [piece for article_pieces in pieces for _, piece in article_pieces]
         try:
             docs = [doc for group in bounded_batches(texts, self._batch_size, self._batch_chars)
                     for doc in nlp.pipe(group, batch_size=len(group))]  # fmt: skip
         except Exception:
             docs = [_doc_or_failure(nlp, text) for text in texts]
-        return [
-            doc if isinstance(doc, NerFailure) else spans_to_entities(article, _spans(doc))
-            for article, doc in zip(articles, docs)
-        ]
+        results, position = [], 0
+        for article, article_pieces in zip(articles, pieces):
+            article_docs = docs[position : position + len(article_pieces)]
+            position += len(article_pieces)
+            failure = next((doc for doc in article_docs if isinstance(doc, NerFailure)), None)
+            spans = (
+                (text, label, offset + start, offset + end)
+                for (offset, _), doc in zip(article_pieces, article_docs)
+                for text, label, start, end in ([] if failure else _spans(doc))
+            )
+            results.append(failure if failure is not None else spans_to_entities(article, spans))
+        return results
 
     def get_num_bytes(self, batch: Sequence[dict]) -> int:
         return sum(len(a["text"]) + len(a.get("title") or "") for a in batch)
