@@ -150,3 +150,33 @@ def test_the_lock_holders_sweep_keeps_the_write_probes_of_waiting_runs(tmp_path)
     leftover.write_bytes(b"half")
     assert remove_temporaries(str(tmp_path / "out")) == [str(leftover)]
     assert probe.exists() and not leftover.exists()
+
+
+ATOM = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Wire</title><id>urn:wire</id><updated>2023-03-01T10:00:00Z</updated>
+<entry><id>urn:wire:story-1</id><title>Budget approved</title><updated>2023-03-01T10:00:00Z</updated>
+<link href="https://news.example/story-1?utm_source=atom"/><summary>{text}</summary></entry></feed>"""
+RSS = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Paper</title><link>https://paper.example/</link>
+<item><guid isPermaLink="false">paper-{n}</guid><title>Budget approved</title>
+<link>https://NEWS.example/story-1#top</link><pubDate>Wed, 01 Mar 2023 10:00:00 GMT</pubDate>
+<description>{text}</description></item></channel></rss>"""
+
+
+def test_a_syndicated_copy_under_another_id_is_one_article(tmp_path):
+    """An Atom entry and an RSS item with ids of their own whose links canonicalise to one URL: one row."""
+    text = ENGLISH.format(city="Leeds", day="Wednesday")
+    atom, rss = tmp_path / "wire.atom", tmp_path / "paper.rss"
+    atom.write_text(ATOM.format(text=text), encoding="utf-8")
+    rss.write_text(RSS.format(n=1, text=text), encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["ingest", "--source", str(atom), "--source", str(rss), "--output", str(out)]) == 0
+    assert len(_ids(out)) == 1
+    summary = json.loads(next((out / "_runs").glob("*.json")).read_text())
+    assert summary["totals"]["written"] == 1 and summary["totals"]["duplicates"] == 1
+    # A later copy under yet another id, in a later run: the dataset already holds its URL.
+    rss.write_text(RSS.format(n=2, text=text + " Updated."), encoding="utf-8")
+    assert main(["ingest", "--source", str(rss), "--output", str(out), "--run-id", "later"]) == 0
+    assert len(_ids(out)) == 1
+    later = json.loads((out / "_runs" / "later.json").read_text())
+    assert later["totals"]["written"] == 0 and later["totals"]["duplicates"] == 1

@@ -63,8 +63,8 @@ def _has_length(expected):
     return match
 
 
-def _row(article_id, source):
-    return {"id": article_id, "source": source}
+def _row(article_id, source, url=None):
+    return {"id": article_id, "source": source, "url": url}
 
 
 def test_dedup_across_polls_within_a_poll_and_against_the_dataset():
@@ -82,6 +82,27 @@ def test_dedup_across_polls_within_a_poll_and_against_the_dataset():
         assert_that(result["unique"] | beam.Map(lambda row: row["id"]), equal_to(["a", "c"]), label="unique")
         assert_that(result[SEEN], equal_to(["f1", "f1"]), label="seen")  # b: in the dataset; a: polled before
         assert_that(result[DUPLICATES], _has_length(1), label="duplicates")  # one of the two copies of a
+
+
+def test_dedup_treats_the_same_url_under_another_id_as_a_copy():
+    """Syndicated copies with ids of their own: one row per canonical URL, across polls and against the dataset."""
+    stream = (
+        test_stream.TestStream()
+        .advance_watermark_to(T0)
+        .add_elements([window.TimestampedValue(r, T0) for r in (
+            _row("atom", "f1", "https://x/1"), _row("rss", "f2", "https://x/1"), _row("old-url", "f2", "https://x/0"),
+        )])  # fmt: skip
+        .advance_watermark_to(T0 + 10)
+        .add_elements([window.TimestampedValue(_row("rss-later", "f3", "https://x/1"), T0 + 10)])
+        .advance_watermark_to_infinity()
+    )
+    with _streaming_pipeline() as pipeline:
+        committed_ids = pipeline | "Ids" >> beam.Create(["written-before"])
+        committed_urls = pipeline | "Urls" >> beam.Create(["https://x/0"])
+        result = pipeline | stream | DeduplicateStream(committed_ids, committed_urls)
+        assert_that(result["unique"] | beam.Map(lambda row: row["url"]), equal_to(["https://x/1"]), label="unique")
+        assert_that(result[SEEN], equal_to([]), label="seen")
+        assert_that(result[DUPLICATES], _has_length(3), label="duplicates")
 
 
 def test_each_window_and_bundle_gets_its_own_files(tmp_path):

@@ -97,9 +97,28 @@ def test_deduplicate_keeps_the_best_copy_and_drops_committed_ids():
     with _pipeline() as pipeline:
         committed = pipeline | "Committed" >> beam.Create(["c", "zzz"])
         result = pipeline | beam.Create(rows) | DeduplicateArticles(committed)
-        assert_that(result.unique | beam.Map(lambda r: (r["id"], r["source"])), equal_to([("a", "feed1"), ("b", "feed1")]))
-        assert_that(result.duplicates, equal_to(["feed2"]), label="duplicates")
-        assert_that(result.seen, equal_to(["feed3"]), label="seen")
+        assert_that(result["unique"] | beam.Map(lambda r: (r["id"], r["source"])), equal_to([("a", "feed1"), ("b", "feed1")]))
+        assert_that(result["duplicates"], equal_to(["feed2"]), label="duplicates")
+        assert_that(result["seen"], equal_to(["feed3"]), label="seen")
+
+
+def test_deduplicate_treats_the_same_url_under_another_id_as_a_copy():
+    """A syndicated copy with an explicit id of its own: one row per canonical URL, in the run and in the dataset."""
+    rows = [
+        _row("atom-id", "atom", url="https://x/story", published="2023-03-01"),
+        _row("rss-id", "rss", url="https://x/story"),
+        _row("other", "rss", url="https://x/committed"),
+        _row("no-url-1", "txt"), _row("no-url-2", "txt"),
+        _row("later-chunk", "rss", url="https://x/chunk1"),
+    ]  # fmt: skip
+    with _pipeline() as pipeline:
+        result = pipeline | beam.Create(rows) | DeduplicateArticles(
+            committed_urls=pipeline | "Urls" >> beam.Create(["https://x/committed"]),
+            run_committed_urls=pipeline | "RunUrls" >> beam.Create(["https://x/chunk1"]),
+        )
+        assert_that(result["unique"] | beam.Map(lambda r: r["id"]), equal_to(["atom-id", "no-url-1", "no-url-2"]))
+        assert_that(result["duplicates"], equal_to(["rss", "rss", "rss"]), label="duplicates")
+        assert_that(result["seen"], equal_to([]), label="seen")
 
 
 def test_enrich_adds_sentiment_and_null_for_unsupported_languages():

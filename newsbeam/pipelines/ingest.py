@@ -30,7 +30,13 @@ from newsbeam.transforms.normalise.dedup import DUPLICATES, SEEN, DeduplicateArt
 from newsbeam.transforms.normalise.detect import DetectLanguage, start_helper_early
 from newsbeam.transforms.normalise.language import DEFAULT_LANGUAGES
 from newsbeam.transforms.normalise.normalise import NormaliseArticles
-from newsbeam.transforms.normalise.seen import ReadCommittedIds
+from newsbeam.transforms.normalise.seen import (
+    EARLIER_RUNS,
+    EARLIER_RUNS_URLS,
+    THIS_RUN,
+    THIS_RUN_URLS,
+    ReadCommittedIds,
+)
 from newsbeam.transforms.sink.feed_states import SaveFeedStates
 from newsbeam.transforms.sink.parquet import WritePartitionedParquet
 from newsbeam.transforms.sink.partitions import article_partition, error_partition
@@ -132,13 +138,11 @@ def build_ingest(pipeline: beam.Pipeline, config: IngestConfig, reader: beam.PTr
             "filtered", main="kept"
         )
         articles, filtered = bounded.kept, bounded.filtered
-    committed = (
-        articles
-        | "RunIds" >> beam.Map(lambda row: row["id"])
-        | "CommittedIds" >> ReadCommittedIds(config.articles_dir, f"{run_files}-" if file_tag else "")
+    committed = articles | "CommittedIds" >> ReadCommittedIds(config.articles_dir, f"{run_files}-" if file_tag else "")
+    deduplicated = articles | "Deduplicate" >> DeduplicateArticles(
+        committed[EARLIER_RUNS], committed[THIS_RUN], committed[EARLIER_RUNS_URLS], committed[THIS_RUN_URLS]
     )
-    deduplicated = articles | "Deduplicate" >> DeduplicateArticles(committed.earlier_runs, committed.this_run)
-    detected = deduplicated.unique | "Language" >> DetectLanguage(
+    detected = deduplicated["unique"] | "Language" >> DetectLanguage(
         config.languages, config.language_detection, detector_address
     )
     enriched = detected.articles | "Enrich" >> EnrichArticles(config.models)

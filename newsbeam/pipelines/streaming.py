@@ -2,9 +2,10 @@
 
 The graph:
 
-    PollTicks ─> (url, tick) ─> PollFeed ─> NormaliseArticles ─> DropCommitted ─> FirstSighting ─>
-    (a tick per poll          (stateful,                       (side input:     (stateful,
-     interval)                 keyed by URL)                     dataset's ids)   keyed by id)
+    PollTicks ─> (url, tick) ─> PollFeed ─> NormaliseArticles ─> DropCommitted ─> FirstSighting ─> FirstSighting ─>
+    (a tick per poll          (stateful,                       (side inputs:    (stateful,       (stateful, keyed
+     interval)                 keyed by URL)                     dataset's ids    keyed by id)     by article URL)
+                                                                 and URLs)
         WindowInto(FixedWindows(poll interval)) ─> DetectLanguage ─> EnrichArticles ─> WriteBundles (articles/, errors/)
 
 - Polling. `PollTicks` emits one tick per poll interval, timestamped with its due time (the event
@@ -14,11 +15,13 @@ The graph:
   when `feed_state.due`, `fetch` does the conditional GET, retries and limits, and `after_success` /
   `after_failure` give the next state. Each fetch also emits the new state; when the run ends the
   latest per URL is merged into the store (`SaveFeedStates`).
-- Deduplication across polls and restarts. The ids already in the dataset are read once at start-up
-  (the `id` column of every visible article file) and reach `DropCommitted` as a side input: those
-  articles count as `seen`. `FirstSighting`, keyed by article id, keeps the tick that first let the id
-  through: a later poll of the same article is `seen`, another copy in the same tick (the same article
-  in two feeds) a `duplicate`. So each article is written once per dataset.
+- Deduplication across polls and restarts. The ids and URLs already in the dataset are read once at
+  start-up (the `id` and `url` columns of every visible article file) and reach `DropCommitted` as side
+  inputs: those articles count as `seen` (the same id) or `duplicates` (the same URL under another id).
+  `FirstSighting`, keyed by article id, keeps the tick that first let the id through: a later poll of the
+  same article is `seen`, another copy in the same tick (the same article in two feeds) a `duplicate`. A
+  second `FirstSighting`, keyed by canonical URL, drops a syndicated copy under another id as a
+  `duplicate`. So each article is written once per dataset.
 - Windows and files. Unique rows go into fixed event-time windows one poll interval long, are enriched
   (`EnrichArticles`: RunInference NER, sentiment) and `WriteBundles` writes each bundle's rows per
   window and Hive partition, through the batch writer's `write_partition_files`, as
@@ -95,7 +98,7 @@ from newsbeam.transforms.enrich.enrich import EnrichArticles
 from newsbeam.transforms.normalise.dedup import DUPLICATES, SEEN
 from newsbeam.transforms.normalise.detect import DetectLanguage
 from newsbeam.transforms.normalise.normalise import NormaliseArticles
-from newsbeam.transforms.normalise.seen import OpenArticleFiles, id_column
+from newsbeam.transforms.normalise.seen import OpenArticleFiles, read_columns
 from newsbeam.transforms.sink.feed_states import SaveFeedStates
 from newsbeam.transforms.sink.parquet import ERRORS, WRITTEN, write_partition_files
 from newsbeam.transforms.sink.partitions import article_partition, error_partition
@@ -237,31 +240,39 @@ def _latest(polled: typing.Iterable[tuple]) -> tuple:
 
 
 class DropCommitted(beam.DoFn):
-    """Rows whose id the dataset already holds become `seen` (their source); the rest pass as (id, row).
+    """Rows whose id the dataset already holds become `seen`, rows whose URL it holds (under another id)
+    `duplicates` (their source); the rest pass as (id, row).
 
-    The committed ids (a side input in the global window) are the same for the whole run: they are
-    turned into a set once per DoFn instance.
+    The committed ids and URLs (side inputs in the global window) are the same for the whole run: they are
+    turned into sets once per DoFn instance.
     """
 
     def setup(self):
-        self._committed: frozenset | None = None
+        self._ids: frozenset | None = None
+        self._urls: frozenset | None = None
 
-    def process(self, row: dict, committed):
-        if self._committed is None:
-            self._committed = frozenset(committed)
-        if row["id"] in self._committed:
+    def process(self, row: dict, ids, urls):
+        if self._ids is None:
+            self._ids, self._urls = frozenset(ids), frozenset(urls)
+        if row["id"] in self._ids:
             yield beam.pvalue.TaggedOutput(SEEN, row["source"])
+        elif row.get("url") in self._urls:
+            yield beam.pvalue.TaggedOutput(DUPLICATES, row["source"])
         else:
             yield row["id"], row
 
 
 class FirstSighting(beam.DoFn):
-    """(id, row) -> the row the first time the id is seen; later polls `seen`, same-tick copies `duplicates`.
+    """(key, row) -> the row the first time the key is seen; later polls `seen`, same-tick copies `duplicates`.
 
-    The state is the event time (µs) of the tick that wrote the id, kept for the whole run.
+    The state is the event time (µs) of the tick that wrote the key, kept for the whole run. Keyed by URL
+    (`later_polls=DUPLICATES`), a later row is another id for an article already written: a duplicate.
     """
 
     FIRST = userstate.BagStateSpec("first_tick", VarIntCoder())
+
+    def __init__(self, later_polls: str = SEEN):
+        self._later_polls = later_polls
 
     def process(self, element, timestamp=beam.DoFn.TimestampParam, first=beam.DoFn.StateParam(FIRST)):
         _, row = element
@@ -270,25 +281,37 @@ class FirstSighting(beam.DoFn):
             first.add(timestamp.micros)
             yield row
         else:
-            yield beam.pvalue.TaggedOutput(DUPLICATES if accepted == timestamp.micros else SEEN, row["source"])
+            yield beam.pvalue.TaggedOutput(DUPLICATES if accepted == timestamp.micros else self._later_polls, row["source"])
 
 
 class DeduplicateStream(beam.PTransform):
-    """Article rows (+ committed ids) -> rows never written before (`unique`), `seen` and `duplicates` sources."""
+    """Article rows (+ committed ids and URLs) -> rows never written before (`unique`), `seen` and `duplicates`
+    sources. An article is one article when its id or its canonical URL matches an earlier one."""
 
-    def __init__(self, committed_ids: beam.PCollection):
+    def __init__(self, committed_ids: beam.PCollection, committed_urls: beam.PCollection | None = None):
         super().__init__()
         self._committed_ids = committed_ids
+        self._committed_urls = committed_urls
 
     def expand(self, rows):
+        urls = self._committed_urls if self._committed_urls is not None else rows.pipeline | "NoUrls" >> beam.Create([])
         fresh = rows | "DropCommitted" >> beam.ParDo(
-            DropCommitted(), beam.pvalue.AsList(self._committed_ids)
-        ).with_output_types(typing.Tuple[str, typing.Any]).with_outputs(SEEN, main="fresh")
+            DropCommitted(), beam.pvalue.AsList(self._committed_ids), beam.pvalue.AsList(urls)
+        ).with_output_types(typing.Tuple[str, typing.Any]).with_outputs(SEEN, DUPLICATES, main="fresh")
         first = fresh.fresh | "FirstSighting" >> beam.ParDo(FirstSighting()).with_outputs(
             SEEN, DUPLICATES, main="unique"
         )
-        seen = (fresh[SEEN], first[SEEN]) | "AllSeen" >> beam.Flatten()
-        return {"unique": first.unique, SEEN: seen, DUPLICATES: first[DUPLICATES]}
+        by_url = first.unique | "HasUrl" >> beam.Partition(lambda row, _: int(not row.get("url")), 2)
+        first_url = (
+            by_url[0]
+            | "KeyByUrl" >> beam.Map(lambda row: (row["url"], row)).with_output_types(typing.Tuple[str, typing.Any])
+            | "FirstSightingOfUrl" >> beam.ParDo(FirstSighting(DUPLICATES)).with_outputs(DUPLICATES, main="unique")
+        )
+        return {
+            "unique": (first_url.unique, by_url[1]) | "UniqueRows" >> beam.Flatten(),
+            SEEN: (fresh[SEEN], first[SEEN]) | "AllSeen" >> beam.Flatten(),
+            DUPLICATES: (fresh[DUPLICATES], first[DUPLICATES], first_url[DUPLICATES]) | "AllDuplicates" >> beam.Flatten(),
+        }
 
 
 # Writing.
@@ -371,9 +394,13 @@ def build_streaming(pipeline: beam.Pipeline, config: IngestConfig, *, poll_inter
     committed = (
         pipeline
         | "ArticleFiles" >> OpenArticleFiles(config.articles_dir)
-        | "CommittedIds" >> beam.FlatMap(lambda readable: id_column(readable).to_pylist())
+        | "CommittedKeys" >> beam.Map(lambda readable: read_columns(readable, ["id", "url"]))
     )
-    deduplicated = normalised.articles | "Deduplicate" >> DeduplicateStream(committed)
+    committed_ids = committed | "CommittedIds" >> beam.FlatMap(lambda table: table.column("id").to_pylist())
+    committed_urls = committed | "CommittedUrls" >> beam.FlatMap(
+        lambda table: [url for url in table.column("url").to_pylist() if url]
+    )
+    deduplicated = normalised.articles | "Deduplicate" >> DeduplicateStream(committed_ids, committed_urls)
     windowing = window.FixedWindows(poll_interval, offset=started % poll_interval)
     detected = (
         deduplicated["unique"]

@@ -1,7 +1,10 @@
-"""DeduplicateArticles: one row per `id` within a run, and none for ids the dataset already holds.
+"""DeduplicateArticles: one row per article within a run, and none for articles the dataset already holds.
 
-Dropped copies are reported by source: `duplicates` (another copy in this run won, possibly in an
-earlier chunk of a chunked run) and `seen` (an earlier run already wrote the article).
+Two rows are one article when their `id` matches or their canonical `url` does: a syndicated copy with an
+explicit id of its own (an Atom entry and an RSS item linking to the same page) is still one article.
+Dropped copies are reported by source: `seen` (an earlier run already wrote this id) and `duplicates`
+(another copy won: the same id in this run, possibly in an earlier chunk of a chunked run, or the same
+URL under another id, in this run or in the dataset).
 """
 
 from __future__ import annotations
@@ -18,6 +21,15 @@ def _preference(row: dict):
 
 
 class _KeepOne(beam.DoFn):
+    """One group of rows sharing a key: all dropped if the key was committed, else the preferred row kept.
+
+    `committed_as`: what a row whose key the dataset holds counts as (`seen` for an id, `duplicates` for a URL,
+    since a URL match means another id was written for the same article).
+    """
+
+    def __init__(self, committed_as: str):
+        self._committed_as = committed_as
+
     def process(self, element):
         _, grouped = element
         rows = list(grouped["new"])
@@ -25,7 +37,7 @@ class _KeepOne(beam.DoFn):
             return
         if any(True for _ in grouped["seen"]):
             for row in rows:
-                yield beam.pvalue.TaggedOutput(SEEN, row["source"])
+                yield beam.pvalue.TaggedOutput(self._committed_as, row["source"])
             return
         if any(True for _ in grouped["this_run"]):
             for row in rows:
@@ -38,28 +50,41 @@ class _KeepOne(beam.DoFn):
 
 
 class DeduplicateArticles(beam.PTransform):
-    """Article rows (+ optional PCollections of committed ids) -> unique new rows; `duplicates`, `seen` sources.
+    """Article rows (+ optional PCollections of committed keys) -> unique new rows; `duplicates`, `seen` sources.
 
-    `committed_ids`: ids earlier runs wrote; `run_committed_ids`: ids earlier chunks of this run wrote.
-    One shuffle serves both jobs. Rows with the same `content_hash` but different ids (syndicated
-    copies) are all kept.
+    `committed_ids` / `committed_urls`: ids and URLs earlier runs wrote; `run_committed_ids` /
+    `run_committed_urls`: those earlier chunks of this run wrote. Rows are first made unique by id, then
+    by URL (rows without a URL pass the second step). Rows with the same `content_hash` but different ids
+    and URLs (the same text under two addresses) are all kept.
     """
 
-    def __init__(self, committed_ids=None, run_committed_ids=None):
+    def __init__(self, committed_ids=None, run_committed_ids=None, committed_urls=None, run_committed_urls=None):
         super().__init__()
-        self._committed_ids = committed_ids
-        self._run_committed_ids = run_committed_ids
+        self._committed = {"id": (committed_ids, run_committed_ids), "url": (committed_urls, run_committed_urls)}
 
-    def _keyed(self, pipeline, ids, name: str):
-        ids = ids if ids is not None else pipeline | f"No{name}" >> beam.Create([])
-        return ids | f"Key{name}" >> beam.Map(lambda article_id: (article_id, True))
+    def _keyed(self, pipeline, keys, name: str):
+        keys = keys if keys is not None else pipeline | f"No{name}" >> beam.Create([])
+        return keys | f"Key{name}" >> beam.Map(lambda key: (key, True))
+
+    def _unique_by(self, rows, field: str, committed_as: str):
+        label = field.capitalize()
+        earlier, this_run = self._committed[field]
+        return (
+            {
+                "new": rows | f"KeyBy{label}" >> beam.Map(lambda row: (row[field], row)),
+                "seen": self._keyed(rows.pipeline, earlier, f"Seen{label}s"),
+                "this_run": self._keyed(rows.pipeline, this_run, f"RunCommitted{label}s"),
+            }
+            | f"GroupBy{label}" >> beam.CoGroupByKey()
+            | f"KeepOnePer{label}" >> beam.ParDo(_KeepOne(committed_as)).with_outputs(DUPLICATES, SEEN, main="unique")
+        )
 
     def expand(self, rows):
-        keyed = rows | "KeyById" >> beam.Map(lambda row: (row["id"], row))
-        seen = self._keyed(rows.pipeline, self._committed_ids, "Seen")
-        this_run = self._keyed(rows.pipeline, self._run_committed_ids, "RunCommitted")
-        return (
-            {"new": keyed, "seen": seen, "this_run": this_run}
-            | "GroupById" >> beam.CoGroupByKey()
-            | "KeepOne" >> beam.ParDo(_KeepOne()).with_outputs(DUPLICATES, SEEN, main="unique")
-        )
+        by_id = self._unique_by(rows, "id", SEEN)
+        with_url = by_id.unique | "HasUrl" >> beam.Partition(lambda row, _: int(row["url"] is None), 2)
+        by_url = self._unique_by(with_url[0], "url", DUPLICATES)
+        return {
+            "unique": (by_url.unique, with_url[1]) | "UniqueRows" >> beam.Flatten(),
+            DUPLICATES: (by_id[DUPLICATES], by_url[DUPLICATES]) | "AllDuplicates" >> beam.Flatten(),
+            SEEN: by_id[SEEN],
+        }
