@@ -8,8 +8,8 @@
         server.route("/feed.xml", feed(RSS2, etag='"v2"')) # replace content while running
         assert server.requests_to("/feed.xml")[0].headers["user-agent"].startswith("newsbeam/")
 
-Ready-made handlers below: status, feed (conditional GET with 304), redirect, hang, drip, gzip_bomb,
-html_page, gzipped; http_date formats Last-Modified / Retry-After values. Import as `from http_server
+Ready-made handlers below: status, feed (conditional GET with 304), redirect, hang, drip, slow_headers,
+gzip_bomb, html_page, gzipped; http_date formats Last-Modified / Retry-After values. Import as `from http_server
 import ...` (tests/ is on sys.path through the rootdir conftest; no tests/__init__.py).
 Slow handlers wait on the server's stop event, so closing the server never waits for them.
 """
@@ -38,13 +38,15 @@ class Request:
 @dataclasses.dataclass
 class Response:
     """What to send. `body` may be bytes or an iterable of byte chunks, sent `chunk_delay` seconds apart;
-    `delay` waits before the status line. Content-Length is added for bytes bodies unless already set."""
+    `delay` waits before the status line; `header_delay` sends the status line and headers one byte at a
+    time, that many seconds apart. Content-Length is added for bytes bodies unless already set."""
 
     status: int = 200
     body: bytes | Iterable[bytes] = b""
     headers: dict[str, str] = dataclasses.field(default_factory=dict)
     delay: float = 0.0
     chunk_delay: float = 0.0
+    header_delay: float = 0.0
 
 
 Handler = Callable[[Request], Response]
@@ -129,10 +131,14 @@ def _make_handler_class(server: TestServer) -> type[http.server.BaseHTTPRequestH
             if isinstance(response.body, bytes):
                 headers.setdefault("content-length", str(len(response.body)))
             headers["connection"] = "close"
-            self.send_response(response.status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
+            if response.header_delay:
+                if not self._send_head_slowly(response.status, headers, response.header_delay):
+                    return
+            else:
+                self.send_response(response.status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
             if self.command == "HEAD":
                 return
             for chunk in [response.body] if isinstance(response.body, bytes) else response.body:
@@ -142,6 +148,18 @@ def _make_handler_class(server: TestServer) -> type[http.server.BaseHTTPRequestH
                     server.sleep(response.chunk_delay)
                     if server.stopping.is_set():
                         return
+
+        def _send_head_slowly(self, code: int, headers: dict[str, str], interval: float) -> bool:
+            """Status line and headers one byte every `interval` seconds; False when the server stopped meanwhile."""
+            lines = [f"{self.protocol_version} {code} {http.HTTPStatus(code).phrase}"]
+            lines += [f"{name}: {value}" for name, value in headers.items()]
+            for byte in ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"):
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                server.sleep(interval)
+                if server.stopping.is_set():
+                    return False
+            return True
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
             pass  # keep test output clean
@@ -188,6 +206,11 @@ def drip(body: bytes, interval: float) -> Response:
     """Send the body one byte every `interval` seconds (with a truthful Content-Length)."""
     return Response(200, [body[i:i + 1] for i in range(len(body))],
                     {"Content-Type": "application/rss+xml", "Content-Length": str(len(body))}, chunk_delay=interval)
+
+
+def slow_headers(body: bytes, interval: float) -> Response:
+    """A feed whose status line and headers arrive one byte every `interval` seconds, then the whole body."""
+    return Response(200, body, {"Content-Type": "application/rss+xml"}, header_delay=interval)
 
 
 def gzip_bomb(size: int) -> Response:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import socket
 import time
 import tracemalloc
 import zlib
 
+import pyarrow.dataset as ds
 import pytest
 
 import newsbeam
-from http_server import Request, Response, drip, feed, gzip_bomb, gzipped, hang, http_date, redirect, status
+from http_server import Request, Response, drip, feed, gzip_bomb, gzipped, hang, http_date, redirect, slow_headers, status
+from newsbeam.cli import main
 from newsbeam.errors import NewsbeamError
 from newsbeam.transforms.sources.fetch import (
     FetchError,
@@ -186,6 +189,26 @@ def test_dripping_body_stops_at_the_total_deadline(http_server):
     assert time.monotonic() - start < settings.total_deadline + 0.35  # not at the next byte (1.6 s)
 
 
+def test_headers_sent_a_byte_at_a_time_stop_at_the_total_deadline(http_server):
+    http_server.route("/x", slow_headers(RSS, 0.3))  # each byte well within the read timeout; all of them take ~25 s
+    settings = FetchSettings(read_timeout=5, total_deadline=1.5, retries=2, backoff_base=0.01)
+    start = time.monotonic()
+    error = fetch_error(http_server.url("/x"), settings)
+    assert error.reason == "timeout" and error.transient
+    assert time.monotonic() - start < settings.total_deadline + 0.5
+
+
+def test_body_shorter_than_its_content_length_is_truncated(http_server):
+    http_server.route("/x", Response(200, RSS[:40], {"Content-Length": str(len(RSS))}))
+    http_server.route("/gz", Response(200, gzipped(RSS).body[:30], {"Content-Encoding": "gzip",
+                                                                    "Content-Length": str(len(gzipped(RSS).body))}))
+    for path in ("/x", "/gz"):
+        error = fetch_error(http_server.url(path), FetchSettings(retries=1, backoff_base=0.01))
+        assert error.reason == "truncated" and error.transient, error
+        assert len(http_server.requests_to(path)) == 2  # a cut connection may be a passing fault: retried
+    assert "40 of 98 bytes" in fetch_error(http_server.url("/x"), FetchSettings(retries=0)).detail
+
+
 def test_oversized_body_with_content_length(http_server):
     http_server.route("/x", Response(200, b"x" * 5000))
     assert fetch_error(http_server.url("/x"), FetchSettings(max_bytes=1000)).reason == "too_large"
@@ -229,3 +252,30 @@ def test_server_records_requests_and_serves_404_for_unknown_paths(http_server):
     assert [r.path for r in http_server.requests] == ["/nowhere"]
     assert isinstance(http_server.requests[0], Request)
 
+
+
+def test_slow_headers_and_a_cut_body_are_dead_letters_while_a_good_feed_is_written(tmp_path, http_server):
+    """One run: a feed whose headers would take a minute, one cut short, and a good one."""
+    good = RSS.replace(b"</channel>", b"<item><guid>urn:test:good-1</guid><title>Harbour plan approved</title>"
+                                       b"<description>The council of Rotterdam approved the harbour plan on Friday."
+                                       b"</description></item></channel>")
+    slow = slow_headers(good, 0.3)
+    slow.headers["X-Padding"] = "p" * 150  # ~200 header bytes: a minute at this pace
+    http_server.route("/slow.rss", slow)
+    http_server.route("/cut.rss", Response(200, good[:120], {"Content-Type": "application/rss+xml",
+                                                             "Content-Length": str(len(good))}))
+    http_server.route("/good.rss", feed(good))
+    output = tmp_path / "out"
+    argv = ["ingest", "--output", str(output), "--run-id", "deadline", "--fetch-timeout", "2", "--fetch-retries", "0"]
+    for path in ("/slow.rss", "/cut.rss", "/good.rss"):
+        argv += ["--source", http_server.url(path)]
+    start = time.monotonic()
+    assert main(argv) == 0
+    assert time.monotonic() - start < 45  # the slow feed alone would hold the run for over a minute
+    errors = ds.dataset(str(output / "errors"), format="parquet", partitioning="hive").to_table().to_pylist()
+    assert sorted((e["source"], e["stage"], e["reason"]) for e in errors) == [
+        (http_server.url("/cut.rss"), "fetch", "truncated"), (http_server.url("/slow.rss"), "fetch", "timeout")]
+    articles = ds.dataset(str(output / "articles"), format="parquet", partitioning="hive").to_table().to_pylist()
+    assert [(a["source"], a["title"]) for a in articles] == [(http_server.url("/good.rss"), "Harbour plan approved")]
+    feeds = json.loads((output / "_runs" / "deadline.json").read_text())["feeds"]
+    assert feeds[http_server.url("/slow.rss")]["last_error"] == "timeout"

@@ -1,11 +1,20 @@
 """Source specs, sources files and article-file readers."""
 
+import os
+
 import pytest
 
 from newsbeam.errors import NewsbeamError
 from newsbeam.transforms.normalise.dates import parse_published
 from newsbeam.transforms.sources import articles
-from newsbeam.transforms.sources.specs import SourceSpec, expand, parse_sources_file, sniff_kind
+from newsbeam.transforms.sources.specs import (
+    SourceInput,
+    SourceSpec,
+    UnreadableFile,
+    expand,
+    parse_sources_file,
+    sniff_kind,
+)
 
 REFERENCE_STYLE = " date 2022-09 De Russische terugtrekking in Charkiv verloopt chaotisch.\n\nTweede alinea over Kiev.\n"
 
@@ -127,6 +136,44 @@ def test_expand_folder_glob_and_missing(tmp_path):
     with pytest.raises(NewsbeamError) as raised:
         expand(SourceSpec(str(tmp_path / "missing-*.xml")))
     assert raised.value.reason == "not_found"
+
+
+def test_expand_names_a_file_by_its_resolved_absolute_path_however_it_is_spelled(tmp_path, monkeypatch):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.jsonl").write_text("{}")
+    (tmp_path / "link").symlink_to(tmp_path / "src")
+    monkeypatch.chdir(tmp_path)
+    absolute = os.path.realpath(tmp_path / "src" / "a.jsonl")
+    spellings = ["src/a.jsonl", "./src/a.jsonl", absolute, "src/../src/a.jsonl", "link/a.jsonl", "src/*.jsonl", "src",
+                 "./src/"]
+    assert {spelling: [i.location for i in expand(SourceSpec(spelling))] for spelling in spellings} == {
+        spelling: [absolute] for spelling in spellings}
+
+
+def test_expand_skips_the_output_folder_inside_a_glob_or_folder(tmp_path, monkeypatch):
+    (tmp_path / "data" / "out" / "_runs").mkdir(parents=True)
+    (tmp_path / "data" / "a.txt").write_text("x")
+    (tmp_path / "data" / "out" / "_runs" / "run.json").write_text("{}")
+    (tmp_path / "data" / "out" / "part-1.parquet").write_bytes(b"PAR1")
+    (tmp_path / "data" / "out" / "b.txt").write_text("x")
+    (tmp_path / "data" / "outside.txt").write_text("x")  # shares the output's name as a prefix only
+    monkeypatch.chdir(tmp_path)
+    expected = [str(tmp_path / "data" / "a.txt"), str(tmp_path / "data" / "outside.txt")]
+    for pattern in ("data/**", "data/*", "data", "./data/**.txt"):
+        assert [i.location for i in expand(SourceSpec(pattern), exclude="data/out")] == expected, pattern
+    assert len(expand(SourceSpec("data/**"))) == 5  # without an output to skip, everything that matched
+
+
+def test_expand_reports_a_file_name_that_is_not_utf8_and_keeps_the_others(tmp_path):
+    folder = os.fsencode(tmp_path)
+    with open(os.path.join(folder, b"bad\xff.txt"), "wb") as handle:
+        handle.write(b"The council met on Friday.")
+    (tmp_path / "good.txt").write_text("The mayor spoke on Monday.")
+    for spec in (SourceSpec(str(tmp_path)), SourceSpec(str(tmp_path / "*.txt"))):
+        bad, good = expand(spec)
+        assert isinstance(bad, UnreadableFile) and (bad.stage, bad.reason) == ("fetch", "bad_file_name")
+        assert bad.location == f"{tmp_path}/bad\\xff.txt" and bad.location.encode("utf-8")
+        assert isinstance(good, SourceInput) and good.location == str(tmp_path / "good.txt")
 
 
 @pytest.mark.parametrize(

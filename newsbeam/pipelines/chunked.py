@@ -22,11 +22,11 @@ from newsbeam.transforms.sources.staging import StageReads, read_manifest, stage
 
 
 def stage_file_sources(specs: list[SourceSpec], directory: str, run_id: str, chunk_size: int,
-                       options: PipelineOptions):
-    """Read every file source into staged chunks under `directory`; returns the pipeline result and the
-    (chunk path, items) of every chunk, in a stable order."""
+                       options: PipelineOptions, output: str | None = None):
+    """Read every file source (none under `output`) into staged chunks under `directory`; returns the
+    pipeline result and the (chunk path, items) of every chunk, in a stable order."""
     pipeline = new_pipeline(options)
-    read = pipeline | "Sources" >> beam.Create(specs) | "Read" >> ReadSources(spread_records=False)
+    read = pipeline | "Sources" >> beam.Create(specs) | "Read" >> ReadSources(spread_records=False, exclude=output)
     read | "Stage" >> StageReads(directory, run_id, chunk_size)
     return run_to_completion(pipeline), read_manifest(directory, run_id)
 

@@ -50,7 +50,7 @@ from newsbeam.transforms.sink.run_summary import (
 from newsbeam.transforms.sources import feed_state
 from newsbeam.transforms.sources.fetch import FetchSettings
 from newsbeam.transforms.sources.read import FEED_STATES, ReadSources
-from newsbeam.transforms.sources.specs import SourceSpec
+from newsbeam.transforms.sources.specs import SourceSpec, resolve
 from newsbeam.transforms.sources.staging import ReadStagedChunk
 
 
@@ -78,6 +78,7 @@ class IngestConfig:
     counts_path: str = ""
 
     def __post_init__(self):
+        self.sources = [resolve(spec) for spec in self.sources]  # a file is one source however it is spelled
         self.run_id = self.run_id or new_run_id(self.started_at)
         if not self.counts_path:
             # A dry run leaves the output untouched on a local disk; remote workers need a shared place,
@@ -124,7 +125,7 @@ def build_ingest(pipeline: beam.Pipeline, config: IngestConfig, reader: beam.PTr
     if reader is None:
         previous_states = feed_state.load(config.output)
         read = pipeline | "Sources" >> beam.Create(config.sources) | "Read" >> ReadSources(
-            previous_states, config.fetch_settings
+            previous_states, config.fetch_settings, exclude=config.output
         )
     else:  # a staged chunk holds file records only: no feed states to read or save
         previous_states = {}
@@ -220,7 +221,7 @@ def _run_in_chunks(config: IngestConfig, options: PipelineOptions):
     feeds = [spec for spec in config.sources if spec.is_url]
     files = [spec for spec in config.sources if not spec.is_url]
     try:
-        result, chunks = stage_file_sources(files, directory, config.run_id, config.chunk_size, options)
+        result, chunks = stage_file_sources(files, directory, config.run_id, config.chunk_size, options, config.output)
         passes = [(0, dataclasses.replace(config, sources=feeds), None)] if feeds else []
         passes += [(number, config, ReadStagedChunk(path)) for number, (path, _) in enumerate(chunks, 1)]
         pending = []

@@ -2,13 +2,14 @@
 
 `fetch(url, validators, settings)` returns a `FetchResult` or raises `FetchError` (a `NewsbeamError` with
 stage `fetch`); 429 and 503 raise `RateLimited`, which carries `retry_after`. Transient failures
-(connection errors, timeouts, 5xx other than 501, 503 only without Retry-After) are retried with jittered
-exponential back-off, all inside one total deadline that also bounds a server dripping its body.
+(connection errors, timeouts, bodies cut short, 5xx other than 501, 503 only without Retry-After) are retried
+with jittered exponential back-off, all inside one total deadline. httpx's timeouts bound each read, not the
+whole request, so a watchdog shuts the connection down at the deadline: a server that drips its status line,
+headers or body a byte at a time cannot hold a fetch any longer than that.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import email.utils
@@ -94,11 +95,11 @@ def fetch(url: str, validators: Validators | None = None, settings: FetchSetting
     deadline = start + settings.total_deadline
     attempt = 0
     with httpx.Client(headers=_request_headers(settings, validators), follow_redirects=False,
-                      trust_env=settings.trust_env) as client:
+                      trust_env=settings.trust_env) as client, _Watchdog(deadline) as watchdog:
         while True:
             attempt += 1
             try:
-                status, body, headers, final_url = _attempt(client, url, settings, deadline)
+                status, body, headers, final_url = _attempt(client, url, settings, deadline, watchdog)
                 break
             except FetchError as error:
                 delay = settings.backoff_base * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
@@ -144,7 +145,8 @@ def _request_headers(settings: FetchSettings, validators: Validators | None) -> 
     return headers
 
 
-def _attempt(client: httpx.Client, url: str, settings: FetchSettings, deadline: float) -> tuple[int, bytes, dict[str, str], str]:
+def _attempt(client: httpx.Client, url: str, settings: FetchSettings, deadline: float,
+             watchdog: _Watchdog) -> tuple[int, bytes, dict[str, str], str]:
     """One attempt, following redirects by hand so each hop is scheme-checked and counted."""
     for _ in range(settings.max_redirects + 1):
         _check_url(url)
@@ -154,19 +156,19 @@ def _attempt(client: httpx.Client, url: str, settings: FetchSettings, deadline: 
         read = min(settings.read_timeout, remaining)
         timeout = httpx.Timeout(connect=min(settings.connect_timeout, remaining), read=read, write=read, pool=remaining)
         try:
-            with client.stream("GET", url, timeout=timeout) as response:
+            with client.stream("GET", url, timeout=timeout, extensions={"trace": watchdog.trace}) as response:
                 headers = _lower_headers(response.headers)
                 if response.status_code in _REDIRECTS and "location" in headers:
                     url = str(response.url.join(headers["location"]))  # httpx has already validated it
                     continue
                 _raise_for_status(response.status_code, headers, settings)
-                body = _read_body(response, headers, settings, deadline)
+                body = _read_body(response, headers, settings, deadline, watchdog)
                 return response.status_code, body, headers, str(response.url)
         except httpx.TimeoutException as exc:
             raise FetchError("timeout", f"{type(exc).__name__} for {url}", transient=True) from exc
         except httpx.TransportError as exc:
-            if time.monotonic() >= deadline:
-                raise FetchError("timeout", f"total deadline of {settings.total_deadline}s exceeded while reading {url}", transient=True) from exc
+            if watchdog.expired.is_set() or time.monotonic() >= deadline:
+                raise _deadline_exceeded(settings, f"while fetching {url}") from exc
             raise FetchError("connection_error", f"{type(exc).__name__}: {exc}", transient=True) from exc
     raise FetchError("too_many_redirects", f"more than {settings.max_redirects} redirects, last to {url}")
 
@@ -208,23 +210,38 @@ def _raise_for_status(status: int, headers: dict[str, str], settings: FetchSetti
     raise FetchError("http_3xx" if status >= 300 else "bad_status", f"HTTP {status} without a usable Location", status)
 
 
-def _read_body(response: httpx.Response, headers: dict[str, str], settings: FetchSettings, deadline: float) -> bytes:
-    """Stream the body, decompressing ourselves so a bomb stops at max_bytes, and stop at the deadline."""
+def _read_body(response: httpx.Response, headers: dict[str, str], settings: FetchSettings, deadline: float,
+               watchdog: _Watchdog) -> bytes:
+    """Stream the body, decompressing ourselves so a bomb stops at max_bytes, and stop at the deadline.
+
+    A connection that ends before the body does (fewer bytes than Content-Length, a cut chunked body)
+    is `truncated`, unless it was the watchdog that ended it.
+    """
     declared = headers.get("content-length", "")
     encoding = headers.get("content-encoding", "identity").strip().lower()
     if encoding in ("", "identity") and declared.isdigit() and int(declared) > settings.max_bytes:
         raise FetchError("too_large", f"Content-Length {declared} exceeds {settings.max_bytes} bytes")
     body = bytearray()
-    with _deadline_guard(response, deadline) as expired:
+    try:
         for chunk in _decoded(response.iter_raw(_CHUNK), encoding):
             body += chunk
             if len(body) > settings.max_bytes:
                 raise FetchError("too_large", f"body exceeds {settings.max_bytes} bytes (after decompression)")
             if time.monotonic() >= deadline:
                 break
-    if expired.is_set() or time.monotonic() >= deadline:  # the guard may have cut the body short
-        raise FetchError("timeout", f"total deadline of {settings.total_deadline}s exceeded while reading the body", transient=True)
+    except httpx.TransportError as exc:
+        if isinstance(exc, httpx.TimeoutException) or watchdog.expired.is_set() or time.monotonic() >= deadline:
+            raise
+        expected = f" of {declared}" if declared.isdigit() else ""
+        raise FetchError("truncated", f"the connection ended after {response.num_bytes_downloaded}{expected} bytes "
+                                      f"of the body ({exc})", transient=True) from exc
+    if watchdog.expired.is_set() or time.monotonic() >= deadline:  # the watchdog may have cut the body short
+        raise _deadline_exceeded(settings, "while reading the body")
     return bytes(body)
+
+
+def _deadline_exceeded(settings: FetchSettings, where: str) -> FetchError:
+    return FetchError("timeout", f"total deadline of {settings.total_deadline}s exceeded {where}", transient=True)
 
 
 def _decoded(raw: Iterator[bytes], encoding: str) -> Iterator[bytes]:
@@ -254,29 +271,53 @@ def _wbits(encoding: str, first: bytes) -> int:
     return zlib.MAX_WBITS if zlib_header else -zlib.MAX_WBITS
 
 
-@contextlib.contextmanager
-def _deadline_guard(response: httpx.Response, deadline: float) -> Iterator[threading.Event]:
-    """Shut the socket down when the deadline passes, so a read blocked on a dripping server returns at once.
+class _Watchdog:
+    """Shuts down every connection of one fetch when its total deadline passes, so that no read (of the
+    status line, the headers or the body) outlives the deadline: a blocked read then returns at once.
 
-    Yields an event that is set if the guard fired (the body read so far is then incomplete).
+    httpx reports each connection it opens through the `trace` request extension; `expired` is set when
+    the watchdog fired (what was read until then is incomplete).
     """
-    expired = threading.Event()
-    stream = response.extensions.get("network_stream")
-    sock = stream.get_extra_info("socket") if stream is not None else None
-    timer = threading.Timer(max(0.0, deadline - time.monotonic()), _shutdown, args=(sock, expired)) if sock else None
-    if timer:
-        timer.daemon = True
-        timer.start()
-    try:
-        yield expired
-    finally:
-        if timer:
-            timer.cancel()
+
+    _OPENED = (".connect_tcp.complete", ".start_tls.complete")  # after TLS, the wrapped socket is the live one
+
+    def __init__(self, deadline: float):
+        self.expired = threading.Event()
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Watchdog:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def trace(self, event: str, info: dict) -> None:
+        """httpx's trace hook: remember the socket of each new connection (shut at once if already expired)."""
+        stream = info.get("return_value") if event.endswith(self._OPENED) else None
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if sock is None:
+            return
+        with self._lock:
+            self._sockets.append(sock)
+            expired = self.expired.is_set()
+        if expired:
+            _shutdown(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired.set()
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shutdown(sock)
 
 
-def _shutdown(sock: socket.socket, expired: threading.Event) -> None:
-    expired.set()
+def _shutdown(sock: socket.socket) -> None:
+    """Shut the socket down at the OS level; for TLS too, without touching the SSL object a reader may be using."""
     try:
-        sock.shutdown(socket.SHUT_RDWR)
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
     except OSError:
         pass  # already closed

@@ -10,7 +10,7 @@ from apache_beam.io.filesystems import FileSystems
 from newsbeam.errors import NewsbeamError, dead_letter_from
 from newsbeam.transforms.sources import articles, feed_state, feeds
 from newsbeam.transforms.sources.fetch import FetchSettings, fetch
-from newsbeam.transforms.sources.specs import SourceInput, SourceSpec, expand, sniff_kind
+from newsbeam.transforms.sources.specs import SourceInput, SourceSpec, UnreadableFile, expand, printable, sniff_kind
 
 RECORDS = "records"
 ERRORS = "errors"
@@ -20,13 +20,21 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 
 
 class ExpandSpecs(beam.DoFn):
-    """A spec becomes one input per feed URL or matched file; a spec that matches nothing is a dead letter."""
+    """A spec becomes one input per feed URL or matched file (none under `exclude`, the run's output); a spec
+    that matches nothing, and a file that cannot be an input, are dead letters."""
+
+    def __init__(self, exclude: str | None = None):
+        self._exclude = exclude
 
     def process(self, spec: SourceSpec):
         try:
-            yield from expand(spec)
+            for item in expand(spec, self._exclude):
+                if isinstance(item, UnreadableFile):
+                    yield beam.pvalue.TaggedOutput(ERRORS, dead_letter_from(item.location, item))
+                else:
+                    yield item
         except NewsbeamError as error:
-            yield beam.pvalue.TaggedOutput(ERRORS, dead_letter_from(spec.location, error))
+            yield beam.pvalue.TaggedOutput(ERRORS, dead_letter_from(printable(spec.location), error))
 
 
 class ReadInput(beam.DoFn):
@@ -102,17 +110,21 @@ def _stream_jsonl(location: str, hints: dict):
 
 
 class ReadSources(beam.PTransform):
-    """PCollection of SourceSpec -> `records` (raw article dicts), `errors` (dead letters), `feed_states` ((url, FeedState))."""
+    """PCollection of SourceSpec -> `records` (raw article dicts), `errors` (dead letters), `feed_states` ((url, FeedState)).
+
+    `exclude` is the run's output folder: its files are never input, even when a source's glob covers it.
+    """
 
     def __init__(self, feed_states: dict | None = None, fetch_settings: FetchSettings | None = None, *,
-                 spread_records: bool = True):
+                 spread_records: bool = True, exclude: str | None = None):
         super().__init__()
         self._feed_states = feed_states or {}
         self._fetch_settings = fetch_settings or FetchSettings()
         self._spread_records = spread_records  # False when the records go straight to a writer (staging)
+        self._exclude = exclude
 
     def expand(self, specs):
-        expanded = specs | "ExpandSpecs" >> beam.ParDo(ExpandSpecs()).with_outputs(ERRORS, main="inputs")
+        expanded = specs | "ExpandSpecs" >> beam.ParDo(ExpandSpecs(self._exclude)).with_outputs(ERRORS, main="inputs")
         read = (
             expanded.inputs
             | "SpreadInputs" >> beam.Reshuffle()

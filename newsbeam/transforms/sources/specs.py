@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import pathlib
 import re
 import tomllib
@@ -46,6 +47,30 @@ class SourceInput:
     spec: SourceSpec
     location: str
     kind: str | None
+
+
+class UnreadableFile(NewsbeamError):
+    """A matched file that cannot be an input, e.g. because its name is not valid UTF-8; a dead letter of its own."""
+
+    def __init__(self, location: str, reason: str, detail: str):
+        super().__init__("fetch", reason, detail)
+        self.location = location
+
+
+def file_identity(location: str) -> str:
+    """What names a file source everywhere (ids, run summary, dead letters): its resolved absolute path, so
+    `a.jsonl`, `./a.jsonl` and `/data/a.jsonl` are one source; a location on a remote filesystem as given."""
+    return location if "://" in location else os.path.realpath(location)
+
+
+def resolve(spec: SourceSpec) -> SourceSpec:
+    """The spec with its location resolved as `file_identity` does (a URL stays as given)."""
+    return dataclasses.replace(spec, location=file_identity(spec.location))
+
+
+def printable(location: str) -> str:
+    """`location` with the bytes of a file name that are not UTF-8 shown as `\\xNN` (they arrive as lone surrogates)."""
+    return location.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def kind_from_name(path: str) -> str | None:
@@ -99,28 +124,44 @@ def parse_sources_file(path: str) -> list[SourceSpec]:
     return specs
 
 
-def expand(spec: SourceSpec) -> list[SourceInput]:
-    """Concrete inputs of one spec: the URL itself, or the files a path, folder or glob matches (hidden files skipped)."""
+def expand(spec: SourceSpec, exclude: str | None = None) -> list[SourceInput | UnreadableFile]:
+    """Concrete inputs of one spec: the URL itself, or the files a path, folder or glob matches, each named
+    by its `file_identity` and listed once. Hidden files are skipped, and so is everything under `exclude`
+    (the run's own output, which may lie inside a glob); a file whose name is not UTF-8 is an UnreadableFile.
+    """
     if spec.is_url:
         return [SourceInput(spec, spec.location, "feed")]
-    pattern = spec.location
-    local = pathlib.Path(pattern)
-    is_folder = not spec.is_glob and "://" not in pattern and local.is_dir()
+    pattern = file_identity(spec.location)
+    is_folder = not spec.is_glob and "://" not in pattern and os.path.isdir(pattern)
     if is_folder:
-        pattern = str(local / "**")
+        pattern = FileSystems.join(pattern, "**")
     try:
         matches = FileSystems.match([pattern])[0].metadata_list
     except Exception as exc:  # Beam raises BeamIOError for unreadable or unknown filesystems.
-        raise NewsbeamError("fetch", "not_found", f"{spec.location}: {exc}") from None
-    inputs = []
-    for metadata in sorted(matches, key=lambda m: m.path):
+        raise NewsbeamError("fetch", "not_found", f"{printable(spec.location)}: {exc}") from None
+    skipped = file_identity(exclude) if exclude else None
+    inputs = {}
+    for metadata in matches:
         name = pathlib.PurePosixPath(metadata.path).name
-        if name.startswith((".", "_")):
+        location = file_identity(metadata.path)
+        if name.startswith((".", "_")) or (skipped and _inside(location, skipped)):
             continue
         kind = kind_from_name(metadata.path)
         if is_folder and kind is None:
             continue  # inside a folder, only files we recognise by name
-        inputs.append(SourceInput(spec, metadata.path, kind))
+        inputs[location] = _input(spec, location, kind)
     if not inputs:
-        raise NewsbeamError("fetch", "not_found", f"{spec.location}: no matching files")
-    return inputs
+        raise NewsbeamError("fetch", "not_found", f"{printable(spec.location)}: no matching files")
+    return [inputs[location] for location in sorted(inputs)]
+
+
+def _inside(location: str, folder: str) -> bool:
+    return location == folder or location.startswith(folder.rstrip("/") + "/")
+
+
+def _input(spec: SourceSpec, location: str, kind: str | None) -> SourceInput | UnreadableFile:
+    """The input for one matched file; an UnreadableFile when its name cannot be stored (not valid UTF-8)."""
+    shown = printable(location)
+    if shown != location:
+        return UnreadableFile(shown, "bad_file_name", f"{shown}: the file name is not valid UTF-8")
+    return SourceInput(spec, location, kind)
