@@ -47,6 +47,15 @@ def test_read_sources_files_and_dead_letters(tmp_path):
         )
 
 
+def test_normalise_dead_letters_carry_the_record_id():
+    raws = [raw_record(source="s", source_type="feed", explicit_id="e-1", title="Deep", text_is_html=True,
+                       text="<div>" * 3000 + "x" + "</div>" * 3000)]  # fmt: skip
+    with _pipeline() as pipeline:
+        result = pipeline | beam.Create(raws) | NormaliseArticles(NOW, "r1")
+        assert_that(result.errors | beam.Map(lambda e: (e["stage"], e["reason"], e["record_id"])),
+                    equal_to([("normalise", "too_deep", "e-1")]))  # fmt: skip
+
+
 def test_normalise_articles_rows_and_dead_letters():
     raws = [
         raw_record(source="s", source_type="feed", title="<b>Hello</b> world", url="HTTPS://E.org/a?utm_source=x",
