@@ -18,6 +18,7 @@ from newsbeam.transforms.sources.encoding import (
     prepare_feed_bytes,
     safe_parse,
 )
+from newsbeam.transforms.sources.feeds import parse_feed
 from newsbeam.transforms.sources.fetch import FetchSettings, fetch
 
 WORD = "Bürgermeister"
@@ -114,6 +115,18 @@ def test_binary_junk_is_bad_encoding():
     with pytest.raises(NewsbeamError) as caught:
         prepare_feed(random.Random(0).randbytes(4000))
     assert (caught.value.stage, caught.value.reason) == ("parse", "bad_encoding")
+
+
+def test_bad_character_references_cost_no_item():
+    body = b"""<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY lone "&#xDBFF;">]><rss version="2.0"><channel>
+<item><title>Good &#8217;</title></item>
+<item><title>Lone &#55296; and &#xdc00; and &lone;</title></item>
+<item><title>Pair &#55357;&#56832; and &#xD83D;&#xDE00;</title></item>
+<item><title>Beyond &#1114112; and &#x110000; and &#""" + b"9" * 5000 + b""";</title></item>
+</channel></rss>"""
+    records = list(parse_feed(body, source="f.rss"))
+    assert [r["title"] for r in records] == ["Good \u2019", "Lone \ufffd and \ufffd and \ufffd",
+                                             "Pair \U0001f600 and \U0001f600", "Beyond \ufffd and \ufffd and \ufffd"]
 
 
 # Hostile and legitimate DOCTYPEs.

@@ -1,12 +1,14 @@
 """Source specs, sources files and article-file readers."""
 
+import json
 import os
 
 import pytest
 
-from newsbeam.errors import NewsbeamError
+from newsbeam.errors import NewsbeamError, dead_letter_from
 from newsbeam.transforms.normalise.dates import parse_published
 from newsbeam.transforms.sources import articles
+from newsbeam.transforms.sources.records import raw_record
 from newsbeam.transforms.sources.specs import (
     SourceInput,
     SourceSpec,
@@ -51,6 +53,12 @@ def test_empty_text_file_is_an_error():
     assert raised.value.reason == "empty_text"
 
 
+def test_text_file_without_text_is_an_error_with_its_header_id():
+    with pytest.raises(NewsbeamError) as raised:
+        articles.read_text_article("title: Only a title\nid: t-7\n\n   \n", source="e.txt")
+    assert (raised.value.reason, raised.value.record_id) == ("empty_text", "t-7")
+
+
 def test_non_utf8_article_file_is_an_error():
     with pytest.raises(NewsbeamError) as raised:
         articles.decode_text("Bürgermeister".encode("latin-1"), "x.txt")
@@ -69,6 +77,72 @@ def test_jsonl_good_and_bad_lines():
     assert out[0]["explicit_id"] == "7" and out[0]["authors"] == ["A"] and out[0]["date_raws"] == ["2022-09-11"]
     assert [e.reason for e in out[1:]] == ["bad_json", "empty_text", "bad_json"]
     assert "f.jsonl:2" in out[1].detail
+
+
+@pytest.mark.parametrize(
+    "field, value, named",
+    [("text", '"A \\ud800 b"', "text"), ("title", '"T \\udc00"', "title"), ("url", '"https://e.org/\\udbff"', "url"),
+     ("authors", '["Ann", {"name": "\\udfff"}]', "authors"), ("published", '"2024-01-0\\ud800"', "date"),
+     ("language", '"e\\ud800"', "language")],
+)  # fmt: skip
+def test_jsonl_lone_surrogate_in_any_field_is_a_dead_letter_for_its_line_only(field, value, named):
+    bad = json.dumps({"id": "r2", "text": "Body"})[:-1] + f', "{field}": {value}}}'  # the last duplicate key wins
+    out = list(articles.read_jsonl_articles(['{"text": "One"}', bad, '{"text": "Three"}'], source="f.jsonl"))
+    assert [o["text"] for o in (out[0], out[2])] == ["One", "Three"]
+    error = out[1]
+    assert (error.reason, error.record_id) == ("bad_unicode", "r2")
+    assert error.detail.startswith("f.jsonl:2: ") and f"`{named}`" in error.detail
+
+
+def test_jsonl_lone_surrogate_in_the_id_is_reported_escaped():
+    (error,) = articles.read_jsonl_articles(['{"id": "a\\ud800", "text": "Body"}'], source="f.jsonl")
+    assert error.reason == "bad_unicode" and "`id`" in error.detail
+    assert dead_letter_from("f.jsonl", error, "parse")["record_id"] == "a\\ud800"  # storable as UTF-8
+
+
+def test_jsonl_deeply_nested_or_oversized_line_is_one_dead_letter_and_later_lines_are_read():
+    lines = [b'{"text": "One"}', b"[" * 100_000 + b"]" * 100_000, b'{"text": "Three"}',
+             b'{"text": "Four", "n": ' + b"1" * 5000 + b"}", b'{"text": "Five"}']  # fmt: skip
+    out = list(articles.read_jsonl_articles(lines, source="f.jsonl"))
+    assert [o["text"] for o in out[0::2]] == ["One", "Three", "Five"]
+    assert [(e.reason, e.detail.split(": ")[0]) for e in out[1::2]] == [("too_deep", "f.jsonl:2"), ("bad_json", "f.jsonl:4")]
+
+
+def test_jsonl_dead_letters_carry_the_record_id_and_say_when_text_is_not_a_string():
+    lines = ['{"id": "a", "text": 42}', '{"id": 9, "text": "  "}', '{"id": "c", "text": ["x"]}', '{"title": "no text"}']
+    out = list(articles.read_jsonl_articles(lines, source="f.jsonl"))
+    assert [(e.reason, e.record_id) for e in out] == [("not_a_string", "a"), ("empty_text", "9"), ("not_a_string", "c"),
+                                                      ("empty_text", None)]  # fmt: skip
+    assert "`text` is a number, not a string" in out[0].detail and "`text` is an array" in out[2].detail
+    assert dead_letter_from("f.jsonl", out[0], "parse")["record_id"] == "a"
+
+
+def test_raw_record_refuses_a_lone_surrogate_in_any_field():
+    with pytest.raises(NewsbeamError) as raised:
+        raw_record(source="s", source_type="feed", text="Body", feed_title="Feed \udc80", explicit_id="e1")
+    assert (raised.value.reason, raised.value.record_id) == ("bad_unicode", "e1") and "`feed_title`" in raised.value.detail
+
+
+def _page(body: str) -> bytes:
+    return f"<html><head><title>T</title></head><body>{body}</body></html>".encode()
+
+
+PARAGRAPH = "<p>" + "The council met on Tuesday to discuss the budget for the coming year in detail. " * 4 + "</p>"
+
+
+def test_html_page_nested_deeper_than_the_parser_keeps_is_a_dead_letter_not_a_shortened_article():
+    page = _page(PARAGRAPH + "<div>" * 300 + PARAGRAPH + "</div>" * 300 + PARAGRAPH)
+    with pytest.raises(NewsbeamError) as raised:
+        articles.read_html_article(page, source="p.html")
+    assert (raised.value.stage, raised.value.reason) == ("parse", "too_deep")
+    assert raised.value.detail.startswith("p.html: ")
+
+
+def test_html_page_with_a_text_node_over_the_parser_limit_is_too_large():
+    page = _page("<p>" + "a" * 10_000_001 + "</p><p>after</p>")  # libxml2 drops it (and all after it) here
+    with pytest.raises(NewsbeamError) as raised:
+        articles.read_html_article(page, source="p.html")
+    assert (raised.value.stage, raised.value.reason) == ("parse", "too_large")
 
 
 def test_html_article_extracts_main_text_and_metadata():

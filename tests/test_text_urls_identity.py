@@ -2,6 +2,7 @@
 
 import pytest
 
+from newsbeam.errors import NewsbeamError
 from newsbeam.transforms.normalise import identity
 from newsbeam.transforms.normalise.text import clean_text, html_to_text, single_line, to_plain_text
 from newsbeam.transforms.normalise.urls import canonical_url
@@ -14,6 +15,22 @@ def test_html_to_text_drops_scripts_styles_and_keeps_paragraphs():
 
 def test_html_comments_and_processing_instructions_are_not_text():
     assert html_to_text("<p>a<!-- secret --> b</p>") == "a b"
+
+
+def test_html_to_text_keeps_a_text_node_over_ten_million_characters():
+    text = "a" * 10_000_001  # over libxml2's default limit for one text node, which drops it and all after it
+    assert html_to_text(f"<p>{text}</p><p>after</p>") == f"{text}\n\nafter"
+
+
+def test_html_to_text_keeps_nesting_deeper_than_the_default_parser_limit_and_the_recursion_limit():
+    assert html_to_text("<div>" * 300 + "deep" + "</div>" * 300 + "<p>after</p>") == "deep\n\nafter"
+    assert html_to_text("<span>" * 1500 + "deeper" + "</span>" * 1500) == "deeper"
+
+
+def test_html_beyond_even_the_lifted_parser_limits_is_an_error_not_empty_text():
+    with pytest.raises(NewsbeamError) as raised:
+        html_to_text("<div>" * 3000 + "too deep" + "</div>" * 3000)
+    assert (raised.value.stage, raised.value.reason) == ("normalise", "too_deep")
 
 
 def test_clean_text_nfc_whitespace_and_control_characters():

@@ -47,6 +47,29 @@ def test_read_sources_files_and_dead_letters(tmp_path):
         )
 
 
+def test_bad_records_of_a_file_are_dead_letters_and_the_rest_flows_through_beam(tmp_path):
+    lines = ['{"id": "g1", "text": "First"}', '{"id": "s2", "text": "Lone \\ud800"}', "[" * 100_000 + "]" * 100_000,
+             '{"id": "g4", "text": "Fourth"}']  # fmt: skip
+    (tmp_path / "a.jsonl").write_text("\n".join(lines))
+    with _pipeline() as pipeline:
+        read = pipeline | beam.Create([SourceSpec(str(tmp_path / "a.jsonl"))]) | ReadSources()
+        assert_that(read["records"] | beam.Map(lambda r: r["explicit_id"]), equal_to(["g1", "g4"]))
+        assert_that(
+            read["errors"] | beam.Map(lambda e: (e["reason"], e["record_id"], e["detail"].split(": ")[0].rsplit("/", 1)[-1])),
+            equal_to([("bad_unicode", "s2", "a.jsonl:2"), ("too_deep", None, "a.jsonl:3")]),
+            label="errors",
+        )
+
+
+def test_normalise_dead_letters_carry_the_record_id():
+    raws = [raw_record(source="s", source_type="feed", explicit_id="e-1", title="Deep", text_is_html=True,
+                       text="<div>" * 3000 + "x" + "</div>" * 3000)]  # fmt: skip
+    with _pipeline() as pipeline:
+        result = pipeline | beam.Create(raws) | NormaliseArticles(NOW, "r1")
+        assert_that(result.errors | beam.Map(lambda e: (e["stage"], e["reason"], e["record_id"])),
+                    equal_to([("normalise", "too_deep", "e-1")]))  # fmt: skip
+
+
 def test_normalise_articles_rows_and_dead_letters():
     raws = [
         raw_record(source="s", source_type="feed", title="<b>Hello</b> world", url="HTTPS://E.org/a?utm_source=x",

@@ -70,7 +70,8 @@ class _Normalise(beam.DoFn):
         try:
             yield normalise_record(raw, ingested_at=ingested_at, run_id=self._run_id)
         except Exception as error:
-            yield beam.pvalue.TaggedOutput(ERRORS, dead_letter_from(raw.get("source", "?"), error, "normalise"))
+            row = dead_letter_from(raw.get("source", "?"), error, "normalise", raw.get("explicit_id"))
+            yield beam.pvalue.TaggedOutput(ERRORS, row)
 
 
 class NormaliseArticles(beam.PTransform):

@@ -9,6 +9,8 @@ import unicodedata
 import lxml.html
 from lxml import etree
 
+from newsbeam.errors import NewsbeamError
+
 # Elements whose content is never article text.
 _DROP = ("script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "math", "head", "form", "button")
 # Elements that end a paragraph (or a line, for br/li) when rendered.
@@ -31,36 +33,62 @@ def looks_like_html(value: str) -> bool:
 
 
 def html_to_text(markup: str) -> str:
-    """Render an HTML fragment or page as plain text: scripts and styles dropped, entities decoded, paragraphs kept."""
+    """Render an HTML fragment or page as plain text: scripts and styles dropped, entities decoded, paragraphs kept.
+
+    Raises NewsbeamError('normalise', 'too_large' or 'too_deep') for markup beyond even the lifted parser limits
+    (a text node over 1 GB, nesting over 2048): libxml2 would silently drop the rest of it.
+    """
     if not markup or not markup.strip():
         return ""
+    # huge_tree lifts libxml2's limits of 10,000,000 bytes per text node and 256 levels of nesting, beyond
+    # which it drops content without an error. lxml's HTML parser never fetches external resources and
+    # does not expand DTD entities.
+    parser = lxml.html.HTMLParser(huge_tree=True)
     try:
-        # lxml's HTML parser never fetches external resources and does not expand DTD entities.
-        root = lxml.html.fragment_fromstring(markup, create_parent="div")
+        root = lxml.html.fragment_fromstring(markup, create_parent="div", parser=parser)
     except (etree.ParserError, ValueError):
         return clean_text(html.unescape(re.sub(r"<[^>]*>", " ", markup)))
+    exceeded = exceeded_parser_limit(parser)
+    if exceeded:
+        raise NewsbeamError("normalise", exceeded[0], f"HTML beyond the parser's limits ({exceeded[1]})")
     for node in list(root.iter(*_DROP)):
         node.drop_tree()
     etree.strip_elements(root, etree.Comment, etree.ProcessingInstruction, with_tail=False)
+    return clean_text("".join(_rendered(root)))
+
+
+def exceeded_parser_limit(parser: etree.HTMLParser) -> tuple[str, str] | None:
+    """(reason, libxml2's message) when the parser's last document hit one of libxml2's resource limits, else None.
+
+    libxml2 then drops the rest of the text node or subtree and carries on, so what was parsed is not the document.
+    """
+    for entry in parser.error_log:
+        if entry.type == etree.ErrorTypes.ERR_RESOURCE_LIMIT:
+            return ("too_deep" if "depth" in entry.message.lower() else "too_large"), entry.message.strip()
+    return None
+
+
+def _rendered(root) -> list[str]:
+    """The text of `root` in document order, with paragraph and line breaks for block and line elements.
+
+    Walked with iterwalk rather than recursion: nesting may be deeper than Python's recursion limit.
+    """
     parts: list[str] = []
-    _render(root, parts)
-    return clean_text("".join(parts))
-
-
-def _render(node, parts: list[str]) -> None:
-    tag = node.tag if isinstance(node.tag, str) else ""
-    if tag in _BLOCK:
-        parts.append("\n\n")
-    elif tag in _LINE:
-        parts.append("\n")
-    if node.text:
-        parts.append(node.text)
-    for child in node:
-        _render(child, parts)
-    if tag in _BLOCK:
-        parts.append("\n\n")
-    if node.tail:
-        parts.append(node.tail)
+    for event, node in etree.iterwalk(root, events=("start", "end")):
+        tag = node.tag if isinstance(node.tag, str) else ""
+        if event == "start":
+            if tag in _BLOCK:
+                parts.append("\n\n")
+            elif tag in _LINE:
+                parts.append("\n")
+            if node.text:
+                parts.append(node.text)
+        else:
+            if tag in _BLOCK:
+                parts.append("\n\n")
+            if node.tail:
+                parts.append(node.tail)
+    return parts
 
 
 TITLE_SEPARATOR = "\n\n"

@@ -6,9 +6,13 @@ import json
 import re
 from collections.abc import Iterator
 
+import lxml.html
 import trafilatura
+from lxml import etree
+from trafilatura.utils import decode_file, repair_faulty_html
 
 from newsbeam.errors import NewsbeamError
+from newsbeam.transforms.normalise.text import exceeded_parser_limit
 from newsbeam.transforms.sources.records import raw_record
 
 # The reference sample's inline prefix: " date 2022-09 " then the body on the same line.
@@ -19,6 +23,8 @@ _HTML_DATE_PARAMS = {"outputformat": "%Y-%m-%dT%H:%M:%S%z", "original_date": Tru
 # htmldate renders a page's date-only value as midnight without an offset (a time it found keeps its offset).
 _DATE_ONLY_RENDERING = re.compile(r"^(\d{4}-\d{2}-\d{2})T00:00:00$")
 _HEADER_LINE = re.compile(r"^(" + "|".join(_HEADER_KEYS) + r")\s*:\s?(.*)$", re.IGNORECASE)
+# What a JSON value that is not a string is, in JSON's terms.
+_JSON_TYPES = {bool: "a boolean", int: "a number", float: "a number", list: "an array", dict: "an object"}
 
 
 def decode_text(data: bytes, location: str) -> str:
@@ -53,7 +59,7 @@ def read_text_article(content: str, *, source: str, source_name=None, language_h
         body = body[inline.end() :]
     authors = header.get("authors") or header.get("author") or ""
     if not body.strip():
-        raise NewsbeamError("parse", "empty_text", f"{source}: no article text")
+        raise NewsbeamError("parse", "empty_text", f"{source}: no article text", header.get("id") or None)
     return raw_record(
         source=source,
         source_type="text",
@@ -81,43 +87,76 @@ def _as_list(value) -> list[str]:
 def read_jsonl_articles(lines, *, source: str, source_name=None, language_hint=None) -> Iterator[dict | NewsbeamError]:
     """Articles from JSON Lines: `text` required; `id`, `title`, `url`, `published`, `language`, `authors` optional.
 
-    A bad line yields a NewsbeamError (naming the line) instead of a record, so the rest of the file still flows.
+    A bad line yields a NewsbeamError (naming the line, and the record's id when it has one) instead of a record,
+    so the rest of the file still flows.
     """
     for number, line in enumerate(lines, 1):
-        if isinstance(line, bytes):
-            try:
-                line = line.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError:
-                yield NewsbeamError("parse", "bad_encoding", f"{source}:{number}: not UTF-8")
-                continue
-        if not line.strip():
-            continue
         where = f"{source}:{number}"
         try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield NewsbeamError("parse", "bad_json", f"{where}: {exc.msg} at column {exc.colno}")
-            continue
-        if not isinstance(item, dict):
-            yield NewsbeamError("parse", "bad_json", f"{where}: expected an object, got {type(item).__name__}")
-            continue
-        text = item.get("text")
-        if not isinstance(text, str) or not text.strip():
-            yield NewsbeamError("parse", "empty_text", f"{where}: `text` is missing or empty")
-            continue
-        explicit_id = item.get("id")
-        yield raw_record(
-            source=source,
-            source_type="jsonl",
-            source_name=source_name,
-            text=text,
-            title=item.get("title") if isinstance(item.get("title"), str) else None,
-            url=item.get("url") if isinstance(item.get("url"), str) else None,
-            explicit_id=str(explicit_id) if explicit_id not in (None, "") else None,
-            authors=_as_list(item.get("authors", item.get("author"))),
-            date_raws=[str(item[k]) for k in ("published", "updated", "date") if item.get(k)],
-            language_hint=item.get("language") if isinstance(item.get("language"), str) else language_hint,
-        )
+            record = _jsonl_record(line, number, where, source=source, source_name=source_name, language_hint=language_hint)
+        except NewsbeamError as error:
+            yield error
+        except RecursionError:  # from json.loads, or from turning a deeply nested value into a string
+            yield NewsbeamError("parse", "too_deep", f"{where}: nested too deeply to read")
+        else:
+            if record is not None:
+                yield record
+
+
+def _jsonl_record(line: str | bytes, number: int, where: str, *, source: str, source_name, language_hint) -> dict | None:
+    """The raw record of one JSON Lines line, None for a blank line; raises NewsbeamError for a bad one."""
+    if isinstance(line, bytes):
+        try:
+            line = line.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError:
+            raise NewsbeamError("parse", "bad_encoding", f"{where}: not UTF-8") from None
+    if not line.strip():
+        return None
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise NewsbeamError("parse", "bad_json", f"{where}: {exc.msg} at column {exc.colno}") from None
+    except ValueError as exc:  # valid JSON that Python refuses, such as an integer of more than 4300 digits
+        raise NewsbeamError("parse", "bad_json", f"{where}: {exc}") from None
+    if not isinstance(item, dict):
+        raise NewsbeamError("parse", "bad_json", f"{where}: expected an object, got {type(item).__name__}")
+    explicit_id = str(item["id"]) if item.get("id") not in (None, "") else None
+    text = item.get("text")
+    if text is not None and not isinstance(text, str):
+        raise NewsbeamError("parse", "not_a_string", f"{where}: `text` is {_JSON_TYPES.get(type(text), 'a value')}, "
+                            "not a string", explicit_id)
+    if not text or not text.strip():
+        raise NewsbeamError("parse", "empty_text", f"{where}: `text` is missing or empty", explicit_id)
+    return raw_record(
+        source=source,
+        source_type="jsonl",
+        source_name=source_name,
+        text=text,
+        title=item.get("title") if isinstance(item.get("title"), str) else None,
+        url=item.get("url") if isinstance(item.get("url"), str) else None,
+        explicit_id=explicit_id,
+        authors=_as_list(item.get("authors", item.get("author"))),
+        date_raws=[str(item[k]) for k in ("published", "updated", "date") if item.get(k)],
+        language_hint=item.get("language") if isinstance(item.get("language"), str) else language_hint,
+        where=where,
+    )
+
+
+def _check_parser_limits(page: str, source: str) -> None:
+    """Parse the page as trafilatura does (which does not report libxml2's resource limits), raising if one was hit."""
+    parser = lxml.html.HTMLParser(collect_ids=False, default_doctype=False, encoding="utf-8", remove_comments=True,
+                                  remove_pis=True)  # trafilatura's parser options
+    repaired = repair_faulty_html(page, page[:50].lower())
+    try:
+        try:
+            lxml.html.fromstring(repaired, parser=parser)
+        except ValueError:  # a string with an encoding declaration: trafilatura then parses its UTF-8 bytes
+            lxml.html.fromstring(repaired.encode("utf-8", "surrogatepass"), parser=parser)
+    except etree.ParserError:
+        return  # nothing to parse: trafilatura finds no text, which is its own dead letter
+    exceeded = exceeded_parser_limit(parser)
+    if exceeded:
+        raise NewsbeamError("parse", exceeded[0], f"{source}: HTML beyond the parser's limits ({exceeded[1]})")
 
 
 def _page_date(rendered: str) -> str:
@@ -127,9 +166,15 @@ def _page_date(rendered: str) -> str:
 
 
 def read_html_article(markup: bytes, *, source: str, source_name=None, language_hint=None) -> dict:
-    """Main text and metadata of an HTML article page, extracted with trafilatura."""
+    """Main text and metadata of an HTML article page, extracted with trafilatura.
+
+    A page beyond libxml2's limits (a text node over 10,000,000 bytes, nesting over 256) is a NewsbeamError
+    ('parse', 'too_large' or 'too_deep'): trafilatura would extract from what survived and shorten the article.
+    """
+    page = decode_file(markup)  # as trafilatura decodes it: charset, compression
+    _check_parser_limits(page, source)
     document = trafilatura.bare_extraction(
-        markup,
+        page,
         with_metadata=True,
         include_comments=False,
         include_tables=False,

@@ -5,6 +5,8 @@ checked against the bytes so a wrong or missing declaration does not produce moj
 the document as UTF-8 with a matching XML declaration, and removes any DOCTYPE internal subset so
 entity declarations (billion laughs, external SYSTEM/PUBLIC entities) are never expanded or fetched.
 Simple literal entities (`<!ENTITY id "text">`, as some legitimate feeds use) are substituted first.
+Character references XML forbids (UTF-16 surrogates, code points beyond Unicode) are repaired, since
+feedparser's fallback parser crashes on them and so would lose every item of the feed.
 Hand the result to feedparser with `feedparser_headers(...)` (or use `safe_parse`), never the original
 Content-Type. `looks_like_html_not_feed` tells an HTML page from other documents that are not feeds.
 """
@@ -62,6 +64,11 @@ _XML_DECL_BYTES = re.compile(rb"^\s*<\?xml\s[^>]*?encoding\s*=\s*[\"']([A-Za-z0-
 _ENCODING_ATTR = re.compile(r"""\s+encoding\s*=\s*(["'])[^"']*\1""", re.IGNORECASE)
 _CHARSET_PARAM = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.IGNORECASE)
 _INVALID_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Numeric character references of four hex or five decimal digits and more: those that may name a UTF-16
+# surrogate or a code point beyond Unicode. Surrogates are rewritten to the canonical form the next two match.
+_LONG_NUMERIC_REF = re.compile(r"&#(?:[xX]0*([0-9a-fA-F]{4,})|0*([0-9]{5,}));")
+_SURROGATE_REF = re.compile(r"&#xD[89A-F][0-9A-F]{2};")
+_SURROGATE_PAIR_REF = re.compile(r"&#x(D[89AB][0-9A-F]{2});&#x(D[C-F][0-9A-F]{2});")
 _DOCTYPE = re.compile(r"<!DOCTYPE\b", re.IGNORECASE)
 _SAFE_ENTITY = re.compile(r"""<!ENTITY\s+([A-Za-z_][\w.-]*)\s+(["'])([^&<%"']*|&#x?[0-9A-Fa-f]+;)\2\s*>""")
 _ENTITY_REF_OR_LITERAL = re.compile(r"<!\[CDATA\[.*?\]\]>|<!--.*?-->|&([A-Za-z_][\w.-]*);", re.DOTALL)
@@ -86,7 +93,8 @@ class PreparedFeed:
 
 
 def prepare_feed(body: bytes, headers: Mapping[str, str] | None = None) -> PreparedFeed:
-    """Decode `body` with the right encoding, neutralise DOCTYPE entities, and re-encode as UTF-8.
+    """Decode `body` with the right encoding, neutralise DOCTYPE entities, repair forbidden character references,
+    and re-encode as UTF-8.
 
     Raises NewsbeamError('parse', 'bad_encoding') when the bytes are not text in any plausible encoding,
     and NewsbeamError('parse', 'xml_entities_forbidden') when a DOCTYPE cannot be removed safely.
@@ -94,7 +102,7 @@ def prepare_feed(body: bytes, headers: Mapping[str, str] | None = None) -> Prepa
     headers = {k.lower(): v for k, v in (headers or {}).items()}
     text, encoding = decode_feed(body, headers.get("content-type", ""))
     text = _INVALID_XML_CHARS.sub("", text)
-    text = strip_doctype_subset(text)
+    text = repair_character_references(strip_doctype_subset(text))
     text = _with_utf8_declaration(text)
     return PreparedFeed(text.encode("utf-8"), encoding, feedparser_headers(headers))
 
@@ -197,6 +205,31 @@ def strip_doctype_subset(text: str) -> str:
                 if len(m.group(3)) <= _MAX_ENTITY_VALUE}
     rest = _expand_entities(text[end:], entities)
     return text[:start] + head + ">" + rest
+
+
+def repair_character_references(text: str) -> str:
+    """Rewrite the numeric character references XML forbids and feedparser's fallback parser crashes on: a
+    UTF-16 surrogate pair of references becomes the one character it encodes, a lone surrogate or a code
+    point beyond Unicode becomes U+FFFD (as HTML reads them)."""
+    text = _LONG_NUMERIC_REF.sub(_canonical_reference, text)
+    text = _SURROGATE_PAIR_REF.sub(_combined_surrogate_pair, text)
+    return _SURROGATE_REF.sub("&#xFFFD;", text)
+
+
+def _canonical_reference(match: re.Match) -> str:
+    """A surrogate reference as `&#xD800;`, one beyond Unicode as U+FFFD, any other unchanged."""
+    hex_digits, decimal = match.groups()
+    digits = hex_digits or decimal
+    code = int(digits, 16 if hex_digits else 10) if len(digits) <= 8 else 0x110000  # int() refuses 4300+ digits
+    if code > 0x10FFFF:
+        return "&#xFFFD;"
+    return f"&#x{code:X};" if 0xD800 <= code <= 0xDFFF else match.group(0)
+
+
+def _combined_surrogate_pair(match: re.Match) -> str:
+    """The reference to the character a high-low surrogate pair encodes in UTF-16."""
+    high, low = int(match.group(1), 16), int(match.group(2), 16)
+    return f"&#x{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):X};"
 
 
 def _prolog_doctype(text: str) -> int:

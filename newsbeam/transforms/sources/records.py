@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
+from newsbeam.errors import NewsbeamError
+
+# A UTF-16 surrogate on its own (a JSON "\ud800" escape, say): UTF-8 cannot encode it, so neither Beam's
+# coders nor the Parquet writer can carry it.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# Record fields by the names sources give them, for error messages.
+_FIELD_NAMES = {"explicit_id": "id", "date_raws": "date", "language_hint": "language"}
+
 
 def raw_record(
     *,
@@ -17,9 +27,14 @@ def raw_record(
     source_name: str | None = None,
     feed_title: str | None = None,
     text_is_html: bool = False,
+    where: str | None = None,
 ) -> dict:
-    """One raw article. `date_raws` are candidate date strings in order of preference (published, updated, dc:date)."""
-    return {
+    """One raw article. `date_raws` are candidate date strings in order of preference (published, updated, dc:date).
+
+    Raises NewsbeamError('parse', 'bad_unicode') when a field holds a lone surrogate; `where` (default `source`)
+    names the record in that message, e.g. `file.jsonl:12`.
+    """
+    record = {
         "source": source,
         "source_type": source_type,
         "source_name": source_name,
@@ -33,3 +48,17 @@ def raw_record(
         "date_raws": [d for d in (date_raws or []) if d],
         "language_hint": language_hint,
     }
+    field = _field_with_lone_surrogate(record)
+    if field:
+        raise NewsbeamError("parse", "bad_unicode", f"{where or source}: `{_FIELD_NAMES.get(field, field)}` holds a lone "
+                            "UTF-16 surrogate, which UTF-8 cannot store", explicit_id)
+    return record
+
+
+def _field_with_lone_surrogate(record: dict) -> str | None:
+    """The first field (or list of strings) of `record` that holds a lone surrogate, or None."""
+    for field, value in record.items():
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(v, str) and _LONE_SURROGATE.search(v) for v in values):
+            return field
+    return None
