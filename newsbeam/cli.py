@@ -12,6 +12,7 @@ import difflib
 import json
 import logging
 import os
+import re
 import sys
 
 from newsbeam.errors import OutputLocked
@@ -24,6 +25,7 @@ from newsbeam.transforms.normalise.language import (  # light: lingua itself is 
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 DEFAULT_CHUNK_SIZE = 2_000  # records per chunk of a batch run on the in-process DirectRunner
+SAFE_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 # Beam modules that register pipeline options outside pipeline_options.py; Beam imports them only when their
 # runner runs, after the command line has been checked.
 BEAM_OPTION_MODULES = ("apache_beam.runners.render", "apache_beam.runners.dask.dask_runner", "apache_beam.yaml.options")
@@ -89,7 +91,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="with --streaming: how often each feed is polled (default 300)")
     ingest.add_argument("--stop-after", type=float, metavar="SECONDS",
                         help="with --streaming: stop gracefully after this long (default: run until Ctrl-C/SIGTERM)")
-    ingest.add_argument("--run-id", help="identifier of this run (default: UTC time plus a random suffix)")
+    ingest.add_argument("--run-id", type=_run_id,
+                        help="identifier of this run, part of its file names: letters, digits, '.', '_', '-' "
+                             "(default: UTC time plus a random suffix)")
     ingest.add_argument("--log-level", type=_log_level, default="WARNING",
                         help="Python logging level (default WARNING)")
     ingest.add_argument("--lock-timeout", type=float, default=600.0, metavar="SECONDS",
@@ -117,6 +121,17 @@ def _utc_time(value: str):
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {value!r}") from None
     return moment.replace(tzinfo=dt.timezone.utc) if moment.tzinfo is None else moment.astimezone(dt.timezone.utc)
+
+
+def _run_id(value: str) -> str:
+    """A run id names files (`part-<run-id>-...`, `_runs/<run-id>.json`): a plain file-name token, so that it
+    can neither point outside the output nor hide the run's files, refused before any work is done."""
+    if not SAFE_RUN_ID.fullmatch(value):
+        raise argparse.ArgumentTypeError(
+            f"not a safe run id: {value!r} (letters, digits, '.', '_', '-', starting with a letter or digit, "
+            "at most 100 characters)"
+        )
+    return value
 
 
 def _log_level(value: str) -> str:

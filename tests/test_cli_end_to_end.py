@@ -208,3 +208,14 @@ def test_beam_pipeline_options_still_pass_through():
     args, beam_args = _parse_command_line(["ingest", "--source", "x", "--output", "o", "--dry-run", *beam])
     assert args.dry_run and args.output == "o" and beam_args == beam
 
+
+def test_a_run_id_is_a_plain_file_name_token(tmp_path, capsys):
+    output = tmp_path / "out"
+    for run_id in ("x/../../..", "..", ".hidden", "a b", "", "x" * 101):
+        line = _usage_error(capsys, "ingest", "--source", SAMPLES, "--output", output, "--run-id", run_id)
+        assert line.startswith("newsbeam: error: argument --run-id: not a safe run id"), line
+    assert not output.exists()
+    from newsbeam.cli import _parse_command_line
+
+    argv = ["ingest", "--source", "x", "--output", "o", "--run-id", "nightly-2026.01_a"]
+    assert _parse_command_line(argv)[0].run_id == "nightly-2026.01_a"
