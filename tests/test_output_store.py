@@ -1,13 +1,14 @@
 """The output store's integrity: compaction by any path form, one taker of a stale lock, readers never
 see temporaries or a compaction's working folders."""
 
+import datetime as dt
 import json
 import multiprocessing
 import os
+import shutil
 import socket
 import subprocess
 import sys
-import datetime as dt
 
 import pyarrow as pa
 import pyarrow.dataset as ds
@@ -42,6 +43,26 @@ def _pyarrow_ids(output) -> list[str]:
 def _visible_files(output) -> list[str]:
     return sorted(str(p.relative_to(output)) for p in (output / "articles").rglob("*.parquet")
                   if not any(part.startswith((".", "_")) for part in p.relative_to(output).parts))  # fmt: skip
+
+
+# 1. Compaction behaves the same whatever form the output path takes.
+
+@pytest.mark.parametrize("form", ["out", "./out", "out/../out", "out/", "ABSOLUTE"])
+def test_compaction_by_any_path_form_keeps_every_row_once(tmp_path, monkeypatch, capsys, form):
+    ids = _dataset(tmp_path / "out")
+    monkeypatch.chdir(tmp_path)
+    output = str(tmp_path / "out") if form == "ABSOLUTE" else form
+    assert main(["compact", output, "--partition", f"{DAY}/lang=nl"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert list(report["partitions"]) == [f"{DAY}/lang=nl"] and report["rows"] == 20
+    assert len([f for f in _visible_files(tmp_path / "out") if "lang=en" in f]) == 4  # not asked for: untouched
+    assert _pyarrow_ids(tmp_path / "out") == ids
+    for _ in range(2):  # compacting again (one file per partition, forced) changes nothing
+        assert main(["compact", output, "--min-files", "1"]) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert sorted(report["partitions"]) == [f"{DAY}/lang=en", f"{DAY}/lang=nl"] and report["rows"] == 40
+        assert _pyarrow_ids(tmp_path / "out") == ids
+        assert len(_visible_files(tmp_path / "out")) == 2
 
 
 # 10. Two runs racing over a dead holder's lock: exactly one takes it over, the other is refused.
@@ -104,3 +125,4 @@ def test_a_run_refused_while_another_takes_over_exits_with_status_3(tmp_path, mo
     assert len(_visible_files(output)) == 4  # nothing done
     assert main(["compact", str(output)]) == 0
     assert len(_visible_files(output)) == 2
+

@@ -21,7 +21,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from newsbeam.pipelines.lock import OutputLock, remove_temporaries
 from newsbeam.transforms.normalise.seen import committed_files_pattern, is_visible
-from newsbeam.transforms.sink.files import write_atomically
+from newsbeam.transforms.sink.files import normalise_location, write_atomically
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -94,13 +94,15 @@ def compact(output: str, *, partitions: list[str] | None = None, rows_per_file: 
             min_files: int = 2, stale_after: dt.timedelta = dt.timedelta(minutes=10)) -> dict:
     """Compact every partition (or those named like `date=2023-03-01/lang=nl`) with at least `min_files` files."""
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    output = normalise_location(output)  # a relative path must name the files the listing returns
     articles_dir = FileSystems.join(output, "articles")
+    wanted = {partition.strip("/") for partition in partitions or []}
     report = {"partitions": {}, "files_before": 0, "files_after": 0, "rows": 0}
     with OutputLock(output, f"compact-{stamp}", stale_after=stale_after):
         remove_temporaries(output)
         for folder, paths in sorted(partition_files(articles_dir).items()):
             relative = folder[len(articles_dir) :].strip("/")
-            if (partitions and relative not in partitions) or len(paths) < min_files:
+            if (wanted and relative not in wanted) or len(paths) < min_files:
                 continue
             rows = compact_partition(folder, paths, rows_per_file=rows_per_file, stamp=stamp)
             after = len(partition_files(folder).get(folder.rstrip("/"), []))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable
 
@@ -31,3 +32,9 @@ def write_atomically(path: str, write: Callable, *, mime_type: str = "applicatio
 
 def write_bytes_atomically(path: str, data: bytes, *, mime_type: str = "application/octet-stream") -> None:
     write_atomically(path, lambda handle: handle.write(data), mime_type=mime_type)
+
+
+def normalise_location(path: str) -> str:
+    """A local path made absolute and normal, so that `out`, `./out/` and `x/../out` name one folder one way
+    and paths built from it equal those Beam's local filesystem splits off (absolute); a URL unchanged."""
+    return path if "://" in path else os.path.abspath(path)
