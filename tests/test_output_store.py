@@ -126,3 +126,111 @@ def test_a_run_refused_while_another_takes_over_exits_with_status_3(tmp_path, mo
     assert main(["compact", str(output)]) == 0
     assert len(_visible_files(output)) == 2
 
+
+# 11. Readers' documented globs never reach a temporary or a compaction's working folder, and the next
+#     compaction (or run) removes every leftover.
+
+README_QUERY = """SELECT lang, count(*) AS articles
+FROM read_parquet('out/articles/**/*.parquet', hive_partitioning = true)
+GROUP BY lang;"""
+
+
+def _readers_see(tmp_path) -> dict:
+    """What each reader the README names counts per language in `tmp_path/out` (queried from `tmp_path`)."""
+    import duckdb
+
+    counts = {"duckdb": dict(duckdb.connect().execute(README_QUERY).fetchall())}
+    table = ds.dataset("out/articles", format="parquet", partitioning="hive").to_table(columns=["lang"])
+    counts["pyarrow"] = dict(zip(*table.group_by("lang").aggregate([("lang", "count")]).to_pydict().values()))
+    polars = pytest.importorskip("polars")
+    frame = polars.scan_parquet("out/articles/**/*.parquet", hive_partitioning=True).group_by("lang").len().collect()
+    counts["polars"] = dict(frame.iter_rows())
+    return counts
+
+
+def _killed_while(script: str, *args: str) -> None:
+    """Run `script` in a new process and SIGKILL it once it prints `ready`."""
+    process = subprocess.Popen([sys.executable, "-c", script, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)  # fmt: skip
+    try:
+        assert process.stdout.readline().strip() == "ready", process.stderr.read()[-3000:]
+    finally:
+        process.kill()
+        process.wait()
+
+
+WRITE_AND_HANG = """
+import sys, time
+from newsbeam.transforms.sink.files import write_atomically
+
+def half_written(handle):
+    handle.write(b"PAR1" + bytes(100))
+    handle.flush()
+    print("ready", flush=True)
+    time.sleep(600)
+
+write_atomically(sys.argv[1], half_written)
+"""
+
+
+def test_a_killed_runs_temporaries_are_invisible_to_readers_and_removed_by_the_next(tmp_path, monkeypatch):
+    _dataset(tmp_path / "out")
+    monkeypatch.chdir(tmp_path)
+    for folder in (f"out/articles/{DAY}/lang=en", "out/articles/date=2023-01-02/lang=de", "out/errors/date=2023-01-01"):
+        _killed_while(WRITE_AND_HANG, f"{folder}/part-killed-00000.parquet")
+    leftovers = [p for p in (tmp_path / "out").rglob(".*")]
+    assert len(leftovers) == 3
+    assert _readers_see(tmp_path) == {reader: {"en": 20, "nl": 20} for reader in ("duckdb", "pyarrow", "polars")}
+    assert main(["compact", "out"]) == 0
+    assert not [p for p in (tmp_path / "out").rglob(".*")]
+    assert _readers_see(tmp_path)["duckdb"] == {"en": 20, "nl": 20}
+
+
+COMPACT_AND_HANG = """
+import sys, time
+from newsbeam.pipelines import compact
+
+swap = compact._exchange
+
+def hang_at_the_swap(staging, folder):
+    if sys.argv[2] == "after":
+        swap(staging, folder)
+    print("ready", flush=True)
+    time.sleep(600)
+
+compact._exchange = hang_at_the_swap
+compact.compact(sys.argv[1], rows_per_file=3)
+"""
+
+
+@pytest.mark.parametrize("moment", ["before", "after"])
+def test_readers_mid_compaction_and_after_a_killed_one_see_each_row_once(tmp_path, monkeypatch, moment):
+    ids = _dataset(tmp_path / "out")
+    monkeypatch.chdir(tmp_path)
+    _killed_while(COMPACT_AND_HANG, str(tmp_path / "out"), moment)  # killed at its first swap, before or after
+    assert _readers_see(tmp_path) == {reader: {"en": 20, "nl": 20} for reader in ("duckdb", "pyarrow", "polars")}
+    assert _pyarrow_ids(tmp_path / "out") == ids
+    assert main(["compact", "out"]) == 0
+    assert not [p for p in (tmp_path / "out").rglob(".*")]  # the working folder is gone, with the old files
+    assert _readers_see(tmp_path)["duckdb"] == {"en": 20, "nl": 20}
+    assert _pyarrow_ids(tmp_path / "out") == ids and len(_visible_files(tmp_path / "out")) == 2
+
+
+def test_temporary_names_match_no_reader_glob(tmp_path):
+    from newsbeam.transforms.sink.files import temporary_name
+
+    name = os.path.basename(temporary_name(str(tmp_path / "part-r1-00000.parquet")))
+    assert name.startswith(".") and not name.endswith(".parquet")
+
+
+def test_the_working_folder_an_older_compaction_left_in_articles_is_removed(tmp_path, monkeypatch):
+    ids = _dataset(tmp_path / "out")
+    partition = tmp_path / "out" / "articles" / DAY
+    left = partition / ".lang=en.compact-20230101T000000Z"  # where compaction used to build, killed after its swap
+    left.mkdir()
+    shutil.copy(partition / "lang=en" / "part-run0-00000.parquet", left)  # the old copy of rows still live
+    monkeypatch.chdir(tmp_path)
+    assert main(["compact", "out", "--partition", f"{DAY}/lang=nl"]) == 0
+    assert not left.exists()
+    assert _readers_see(tmp_path)["duckdb"] == {"en": 20, "nl": 20}
+    assert _pyarrow_ids(tmp_path / "out") == ids

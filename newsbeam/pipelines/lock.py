@@ -19,6 +19,7 @@ import datetime as dt
 import fcntl
 import json
 import os
+import shutil
 import socket
 import threading
 import uuid
@@ -26,12 +27,15 @@ import uuid
 from apache_beam.io.filesystems import BeamIOError, FileSystems
 
 from newsbeam.errors import OutputLocked
-from newsbeam.transforms.sink.files import write_bytes_atomically
+from newsbeam.transforms.sink.files import normalise_location, write_bytes_atomically
 
 LOCK_NAME = "_lock.json"
 # `ingest` checks that it can write the output before it takes the lock (cli._check_output_writable): these
 # hidden probes belong to live runs, so the sweep below leaves them alone.
 WRITE_PROBE_PREFIX = ".write-probe-"
+# Compaction's working folders: `_runs/.compact-<stamp>-<partition>` (older versions built them as
+# `articles/date=<day>/.lang=<lang>.compact-<stamp>`). One that a dead compaction left is swept below.
+COMPACTION_FOLDER_PREFIX = ".compact-"
 HEARTBEAT_SECONDS = 30.0
 # A lock file that cannot be read yet may be in the middle of being created: it is given this long.
 UNREADABLE_GRACE_SECONDS = 5.0
@@ -192,14 +196,37 @@ def _names_file(path: str, handle) -> bool:
 
 
 def remove_temporaries(output: str) -> list[str]:
-    """Delete the hidden temporaries (`.`-prefixed files) a dead run left anywhere under `output`.
+    """Delete what dead runs and compactions left anywhere under `output`: hidden (`.`-prefixed) files
+    such as temporaries and staged chunks, and compaction's working folders; returns the files deleted.
 
     Only call this while holding the lock: then no live writer owns any of them, but for the write probes of
     runs waiting for the lock, which are kept.
     """
+    output = normalise_location(output).rstrip("/")
+    if "://" not in output:
+        _remove_compaction_folders(output)
     matches = FileSystems.match([FileSystems.join(output, "**")])[0].metadata_list
-    names = [(m.path, FileSystems.split(m.path)[1]) for m in matches]
-    stale = [path for path, name in names if name.startswith(".") and not name.startswith(WRITE_PROBE_PREFIX)]
+    stale = [m.path for m in matches if _left_behind(m.path[len(output) :].strip("/").split("/"))]
     if stale:
         FileSystems.delete(stale)
     return stale
+
+
+def _is_compaction_folder(name: str) -> bool:
+    return name.startswith(".") and COMPACTION_FOLDER_PREFIX in name
+
+
+def _left_behind(parts: list[str]) -> bool:
+    """Whether the file at these path parts (below the output) is a leftover: hidden, but not a write
+    probe, or inside a compaction's working folder (object stores have no folders to remove)."""
+    name = parts[-1]
+    hidden = name.startswith(".") and not name.startswith(WRITE_PROBE_PREFIX)
+    return hidden or any(_is_compaction_folder(part) for part in parts[:-1])
+
+
+def _remove_compaction_folders(output: str) -> None:
+    """Delete the working folders of compactions that died, under a local output."""
+    for folder, subfolders, _ in os.walk(output):
+        for name in [name for name in subfolders if _is_compaction_folder(name)]:
+            shutil.rmtree(os.path.join(folder, name))
+            subfolders.remove(name)

@@ -1,4 +1,9 @@
-"""Atomic file writes on any Beam filesystem: write under a hidden temporary name, then rename into place."""
+"""Atomic file writes on any Beam filesystem: write under a hidden temporary name, then rename into place.
+
+A temporary's name starts with `.` (hidden from pyarrow, Spark and Polars directory listings) and ends with
+`.tmp`, so it never matches the globs readers use either (`articles/**/*.parquet`, which DuckDB and Polars
+apply to hidden names too).
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,13 @@ from collections.abc import Callable
 from apache_beam.io.filesystems import FileSystems
 
 TEMP_PREFIX = ".tmp-"
+TEMP_SUFFIX = ".tmp"
 
 
 def temporary_name(path: str) -> str:
-    """A sibling of `path` that readers ignore (dot prefix) and no other writer picks."""
+    """A sibling of `path` that readers ignore (dot prefix, `.tmp` suffix) and no other writer picks."""
     directory, name = FileSystems.split(path)
-    return FileSystems.join(directory, f"{TEMP_PREFIX}{uuid.uuid4().hex[:12]}-{name}")
+    return FileSystems.join(directory, f"{TEMP_PREFIX}{uuid.uuid4().hex[:12]}-{name}{TEMP_SUFFIX}")
 
 
 def write_atomically(path: str, write: Callable, *, mime_type: str = "application/octet-stream") -> None:
