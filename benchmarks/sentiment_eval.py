@@ -4,7 +4,9 @@
         --reference /work/shared/samples/000_49427d75354bfe23.txt
 
 - en, de (news sentences, three classes): accuracy, macro-F1, confusion matrix and the majority baseline, for
-  the shipped method and for the method it replaced (VADER / the German adjective lexicon, ±0.05 band).
+  the shipped method (or, for a language that ships none, the candidate in `--candidates`, a folder of
+  `model-<lang>.npz` written by `training/sentiment/train.py`) and for the method it replaced (VADER / the
+  German adjective lexicon, ±0.05 band).
 - nl, fr (XED subtitle lines, emotions mapped to two polarities, no neutral class): the share of lines given a
   polarity (coverage), agreement on those, and macro-F1 over both polarities with a neutral call counted as a
   miss; de and en on XED too, so the XED figures can be read against the news figures.
@@ -27,6 +29,7 @@ import data  # noqa: E402
 
 from newsbeam.transforms.enrich.sentiment import SentimentScorer, _model  # noqa: E402
 from newsbeam.transforms.enrich.sentiment_lexicon import lexicon_features, pattern_lexicon  # noqa: E402
+from newsbeam.transforms.enrich.sentiment_model import read_model  # noqa: E402
 
 LABELS = data.LABELS
 OLD_BAND = 0.05
@@ -77,24 +80,39 @@ def old_method(texts: list[str], language: str) -> list[float]:
     return [lexicon_features(t, lexicon)[0] for t in texts]
 
 
-def evaluate(data_dir: str, reference: str | None) -> dict:
+def method_for(language: str, scorer: SentimentScorer, candidates: pathlib.Path | None):
+    """(name, band, sentence scoring function) of the shipped method, else of the candidate model, else None."""
+    if language in scorer.supported_languages:
+        return scorer.score("x", language).method, _model(language).band, lambda t: scorer.sentence_scores(t, language)
+    path = candidates / f"model-{language}.npz" if candidates else None
+    if path and path.is_file():
+        model = read_model(path)
+        return f"candidate {path.name}, not shipped", model.band, model.scores
+    return None
+
+
+def evaluate(data_dir: str, reference: str | None, candidates: pathlib.Path | None) -> dict:
     scorer = SentimentScorer()
     results: dict = {"split": {"seed": data.SEED, "news": data.NEWS_SPLIT}, "news": {}, "xed": {}}
     for language in ("en", "de"):
         items = data.news(data_dir, language, "test")
         texts, gold = [i.text for i in items], [i.gold for i in items]
-        shipped = scorer.sentence_scores(texts, language)
+        method = method_for(language, scorer, candidates)
+        if method is None:
+            continue
+        name, band, scores = method
         results["news"][language] = {
-            "method": scorer.score("x", language).method, "band": _model(language).band,
-            "shipped": three_class(labels(shipped, _model(language).band), gold),
+            "method": name, "band": band, "shipped": three_class(labels(scores(texts), band), gold),
             "replaced": three_class(labels(old_method(texts, language), OLD_BAND), gold),
         }  # fmt: skip
     for language in ("nl", "fr", "de", "en"):
         items = data.xed(data_dir, language, "test")
         texts, gold = [i.text for i in items], [i.gold for i in items]
-        scores = scorer.sentence_scores(texts, language)
-        results["xed"][language] = {"method": scorer.score("x", language).method,
-                                    **two_polarities(labels(scores, _model(language).band), gold)}  # fmt: skip
+        method = method_for(language, scorer, candidates)
+        if method is None:
+            continue
+        name, band, scores = method
+        results["xed"][language] = {"method": name, **two_polarities(labels(scores(texts), band), gold)}
     if reference:
         result = scorer.score(pathlib.Path(reference).read_text(encoding="utf-8"), "nl")
         results["reference"] = {"file": pathlib.Path(reference).name, "score": result.score, "label": result.label,
@@ -136,9 +154,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("data_dir", help="the sentiment development data folder (shared/data/sentiment)")
     parser.add_argument("--reference", help="the reference article (shared/samples/000_49427d75354bfe23.txt)")
+    parser.add_argument("--candidates", type=pathlib.Path, help="folder of candidate model-<lang>.npz not shipped")
     parser.add_argument("--out", default=str(HERE / "results"))
     args = parser.parse_args()
-    results = evaluate(args.data_dir, args.reference)
+    results = evaluate(args.data_dir, args.reference, args.candidates)
     out = pathlib.Path(args.out)
     (out / "sentiment.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     (out / "sentiment.md").write_text(markdown(results), encoding="utf-8")

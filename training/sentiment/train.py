@@ -2,10 +2,11 @@
 
     python training/sentiment/train.py /work/shared/data/sentiment [--out newsbeam/data/sentiment]
 
-Writes `model-en.npz` (n-grams + VADER), `model-de.npz` (n-grams + German Polarity Lexicon) and
-`model-lexicon.npz` (the German lexicon's three features alone, fitted on German news: the map from any
-Pattern lexicon's features to the common scale, used for Dutch and French). Training needs scipy; scoring
-needs numpy only. Settings were chosen on dev (see README.md here); `test` is never read.
+Writes `model-en.npz` (n-grams + VADER) and `model-lexicon.npz` (the German lexicon's three features alone,
+fitted on German news: the map from any Pattern lexicon's features to the common scale, used for Dutch and
+French). `--models de --out training/sentiment/output` trains the German candidate (n-grams + German Polarity
+Lexicon), which is not shipped: it did not beat always-neutral (see README.md here). Training needs scipy;
+scoring needs numpy only. Settings were chosen on dev; `test` is never read here.
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("data_dir", help="the sentiment development data folder (shared/data/sentiment)")
     parser.add_argument("--out", default=str(HERE.parents[1] / "newsbeam" / "data" / "sentiment"))
-    parser.add_argument("--models", nargs="*", default=list(MODELS))
+    parser.add_argument("--models", nargs="*", default=["en", "lexicon"], choices=list(MODELS))
     args = parser.parse_args()
     for name in args.models:
         model, f1 = train(args.data_dir, name)

@@ -6,9 +6,10 @@ Scale: a sentence's score is P(positive) - P(negative) as estimated by a model f
 
 Methods (figures in `benchmarks/results/sentiment.md`):
 - en: `classifier-en` (hashed word n-grams + VADER features), trained on English news sentences;
-- de: `classifier-de` (hashed word n-grams + German Polarity Lexicon features), trained on German news;
 - nl, fr: `lexicon-<lang>`: Pattern's lexicon with negation and intensifiers, its features mapped to the scale by
   the map fitted on German news with the German lexicon (no Dutch or French news data with labels exists);
+- de: null. Neither the German lexicon nor a classifier trained on German news beat answering "neutral" on
+  held-out German news, so no German figure is given (`method` says why);
 - any other language: no validated method, so the score is null and `method` says so.
 
 An article (title and the first `MAX_CHARS` characters of its text) is split into sentences; its score is the
@@ -37,10 +38,11 @@ _SENTENCE_BREAK = re.compile(r"(?<=[.!?…])\s+|\s*\n\s*")
 # language -> (shipped model, language of the lexicon whose features it reads; None: the model's own)
 _METHODS = {
     "en": ("en", None),
-    "de": ("de", None),
     "nl": ("lexicon", "nl"),
     "fr": ("lexicon", "fr"),
 }
+# Languages whose candidates were measured and failed, with the reason given in `method`.
+_NOT_VALIDATED = {"de": "none: no method above always-neutral on held-out German news"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +94,8 @@ class SentimentScorer:
             return None
         code = normalise_language_tag(language)
         if code not in self.supported_languages:
-            return Sentiment(None, None, f"none: no validated method for language {code or 'und'}")
+            reason = _NOT_VALIDATED.get(code, f"none: no validated method for language {code or 'und'}")
+            return Sentiment(None, None, reason)
         sentences = _sentences(text)
         band = _model(code).band
         scores = self.sentence_scores(sentences, code)

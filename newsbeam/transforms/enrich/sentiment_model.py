@@ -131,10 +131,16 @@ def _positive_minus_negative(logits: np.ndarray) -> np.ndarray:
     return probabilities[:, 2] - probabilities[:, 0]
 
 
+def read_model(handle) -> LinearModel:
+    """A model from an open `.npz` file (or a path) written by `LinearModel.save`."""
+    with np.load(handle) as stored:
+        meta = json.loads(str(stored["meta"]))
+        return LinearModel(**meta, weights=stored["weights"].astype(np.float32), bias=stored["bias"])
+
+
 @functools.cache
 def load_model(name: str) -> LinearModel:
     """A model shipped as package data, loaded once per process."""
     path = importlib.resources.files("newsbeam").joinpath(f"data/sentiment/model-{name}.npz")
-    with path.open("rb") as handle, np.load(handle) as stored:
-        meta = json.loads(str(stored["meta"]))
-        return LinearModel(**meta, weights=stored["weights"].astype(np.float32), bias=stored["bias"])
+    with path.open("rb") as handle:
+        return read_model(handle)
