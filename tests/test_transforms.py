@@ -144,16 +144,19 @@ def test_deduplicate_treats_the_same_url_under_another_id_as_a_copy():
         assert_that(result["seen"], equal_to([]), label="seen")
 
 
-def test_enrich_adds_sentiment_and_null_for_unsupported_languages():
+def test_enrich_adds_sentiment_and_null_with_a_reason_for_unsupported_languages():
     articles = [
         {"id": "1", "source": "s", "language": "en", "title": "Great success", "text": "A wonderful, excellent day for the team."},
         {"id": "2", "source": "s", "language": "fi", "title": None, "text": "Hyvä päivä."},
     ]
+    columns = ("id", "sentiment_label", "sentiment_method", "sentiment_negative_share", "sentiment_positive_share",
+               "entities", "ner_model")  # fmt: skip
     with _pipeline() as pipeline:
         result = pipeline | beam.Create(articles) | EnrichArticles({})
         assert_that(
-            result["articles"] | beam.Map(lambda r: (r["id"], r["sentiment_label"], r["sentiment_method"], r["entities"], r["ner_model"])),
-            equal_to([("1", "positive", "vader-3.3.2", [], None), ("2", None, None, [], None)]),
+            result["articles"] | beam.Map(lambda r: tuple(r[c] for c in columns)),
+            equal_to([("1", "positive", "classifier-en-1", 0.0, 1.0, [], None),
+                      ("2", None, "none: no validated method for language fi", None, None, [], None)]),
         )
 
 

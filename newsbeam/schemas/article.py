@@ -1,8 +1,15 @@
-"""The `articles/` dataset's Parquet schema: the contract analysts query. Bump SCHEMA_VERSION on any change."""
+"""The `articles/` dataset's Parquet schema: the contract analysts query. Bump SCHEMA_VERSION on any change.
+
+Versions only add nullable columns, so files of every version read together as one dataset (pyarrow with this
+schema, DuckDB `union_by_name`); an older file's rows have null in the newer columns.
+- 1.1: `sentiment_negative_share`, `sentiment_positive_share`; `sentiment` is on one scale for all languages
+  (P(positive) - P(negative), see `transforms/enrich/sentiment.py`), null with the reason in `sentiment_method`
+  for languages without a validated method.
+"""
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 ENTITY = pa.struct(
     [
@@ -35,6 +42,8 @@ ARTICLE_SCHEMA = pa.schema(
         pa.field("sentiment", pa.float32()),
         pa.field("sentiment_label", pa.string()),
         pa.field("sentiment_method", pa.string()),
+        pa.field("sentiment_negative_share", pa.float32()),  # share of the article's sentences labelled negative
+        pa.field("sentiment_positive_share", pa.float32()),
         pa.field("content_hash", pa.string(), nullable=False),
         pa.field("ingested_at", pa.timestamp("us", tz="UTC"), nullable=False),
         pa.field("run_id", pa.string(), nullable=False),

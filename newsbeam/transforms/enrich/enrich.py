@@ -15,7 +15,7 @@ ERRORS = "errors"
 
 class _ScoreSentiment(beam.DoFn):
     def setup(self):
-        self._scorer = SentimentScorer()  # lexicons load on first use per language
+        self._scorer = SentimentScorer()  # models load on first use per language
 
     def process(self, article: dict):
         try:
@@ -28,6 +28,8 @@ class _ScoreSentiment(beam.DoFn):
             "sentiment": result.score if result else None,
             "sentiment_label": result.label if result else None,
             "sentiment_method": result.method if result else None,
+            "sentiment_negative_share": result.negative_share if result else None,
+            "sentiment_positive_share": result.positive_share if result else None,
         }
 
 
