@@ -3,6 +3,9 @@
 Each name's candidates come from the packaged gazetteer; the one chosen is the likeliest given its size and kind
 (countries and large cities first), the other places of the same article (their countries and first-level regions),
 the article's language, and the words around the mention ("regio Donetsk" is the region, "stad Izjoem" the town).
+
+Names the recogniser missed are looked up too, conservatively (`PlaceResolver.unrecognised`): they count in the
+article's `places` and `countries`, never as entities, which stay what the NER model found.
 """
 
 from __future__ import annotations
@@ -43,6 +46,29 @@ _LINKS = frozenset("of de van von du des".split())
 # among the article's other places or speaks the article's language (no Harlingen, Texas, in a Dutch article).
 _UNSUPPORTED_CITY_MIN_POPULATION = 100_000
 _OTHER_LABELS_RESOLVED = frozenset({"ORG", "MISC"})  # resolved only when they name a country; PER never
+# Names the recogniser missed: runs of capitalised words in the text (titles are often title-cased), not at the start
+# of a sentence, in languages that capitalise names only (German capitalises every noun: "beim Essen").
+_WORD_TOKEN = re.compile(r"[^\W\d_]+(?:[’'-][^\W\d_]+)*")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;\n\"“”‘’'(«»—–-])\s*$")
+_NOUNS_CAPITALISED = frozenset({"de", "lb"})
+# English also capitalises the months and days, some of which are towns (March, Cambridgeshire).
+_CALENDAR_WORDS = frozenset(
+    "january february march april may june july august september october november december "
+    "monday tuesday wednesday thursday friday saturday sunday".split()
+)
+_MIN_NAME_LENGTH = 4
+# A missed name's place is taken without the article's support when it is this large.
+_UNRECOGNISED_LARGE_PLACE = 1_000_000
+
+
+@dataclass(frozen=True)
+class Span:
+    """A place name in an article's field that the recogniser did not tag."""
+
+    field: str
+    start: int
+    end: int
+    text: str
 
 
 @dataclass(frozen=True)
@@ -71,6 +97,34 @@ def _without_kind_words(text: str) -> str:
         while len(words) > 1 and words[0].casefold() in _LINKS:
             words = words[1:]
     return " ".join(words)
+
+
+def _capitalised_runs(text: str) -> list[Span]:
+    """Maximal runs of capitalised words joined by single spaces in the `text` field ("Den Haag", "Izjoem"), kept when
+    they may be a missed name: one to three words, not all capitals, no month or day, not opening a sentence."""
+    runs, current = [], []
+    for match in _WORD_TOKEN.finditer(text):
+        joined = bool(current) and text[current[-1].end() : match.start()] == " "
+        if current and not (joined and match.group()[0].isupper()):
+            runs.append(Span("text", current[0].start(), current[-1].end(), text[current[0].start() : current[-1].end()]))
+            current = []
+        if match.group()[0].isupper():
+            current.append(match)
+    if current:
+        runs.append(Span("text", current[0].start(), current[-1].end(), text[current[0].start() : current[-1].end()]))
+    return [span for span in runs if _may_be_missed_name(span, text)]
+
+
+def _may_be_missed_name(span: Span, text: str) -> bool:
+    return (
+        len(span.text) >= _MIN_NAME_LENGTH and len(span.text.split(" ")) <= 3 and not span.text.isupper()
+        and span.text.casefold() not in _CALENDAR_WORDS
+        and not _SENTENCE_START.search(text[max(0, span.start - 20) : span.start])
+    )  # fmt: skip
+
+
+def _overlaps(span: Span, entities: list[dict]) -> bool:
+    return any(e.get("field") == span.field and e["start"] < span.end and span.start < e["end"] for e in entities)
 
 
 def _kind_named_around(article: dict, entity: dict) -> str | None:
@@ -115,6 +169,42 @@ class PlaceResolver:
             countries, regions = _context(first_guess, mention.text)
             places[mention.index] = self._best(options[mention.index], mention.kind, language, countries, regions)
         return places
+
+    def unrecognised(self, article: dict, places: list[Place | None]) -> list[tuple[Span, Place]]:
+        """Places named in the text where the recogniser found no entity, given `places`, those of its entities. A
+        name is taken only when all its places lie in one country, one of its names there is a preferred one, and
+        the article supports the place chosen (see `_missed_name_supported`)."""
+        language, text = article.get("language") or "", article.get("text") or ""
+        if language in _NOUNS_CAPITALISED:
+            return []
+        recognised = [place for place in places if place is not None]
+        countries = Counter(place.country_code for place in recognised)
+        regions = Counter(code for place in recognised for code in place.admin1)
+        found = []
+        for span in _capitalised_runs(text):
+            options = [] if _overlaps(span, article.get("entities") or []) else self._gazetteer.candidates(span.text)
+            if len({place.country_code for place, _ in options}) != 1 or not any(preferred for _, preferred in options):
+                continue
+            kind = _kind_named_around(article, {"field": "text", "start": span.start, "end": span.end, "text": span.text})
+            place = self._best(options, kind, language, countries, regions)
+            if place and self._missed_name_supported(place, kind, countries, regions):
+                found.append((span, place))
+        return found
+
+    @staticmethod
+    def _missed_name_supported(place: Place, kind, countries, regions) -> bool:
+        """Whether the article supports a missed name's place. Cities and regions only: the capitalised words that
+        match countries are mostly adjectives ("Swiss franc", "Iraqi"), and recognisers tag country names well.
+        A large place needs nothing else; others need their country among the recognised places', and a city
+        under 100,000 also its region there or a word calling it a city ("de stad Izjoem"; no "Bear, Stearns")."""
+        if place.feature not in ("city", "region"):
+            return False
+        if place.population >= _UNRECOGNISED_LARGE_PLACE:
+            return True
+        if place.country_code not in countries:
+            return False
+        small_city = place.feature == "city" and place.population < _UNSUPPORTED_CITY_MIN_POPULATION
+        return not small_city or kind == "city" or bool(regions.keys() & set(place.admin1))
 
     def _best(self, found, kind, language, countries, regions) -> Place | None:
         cities_named = {place.country_code for place, _ in found if place.feature == "city"}
@@ -162,12 +252,15 @@ def _context(guesses: dict[str, Place], excluded: str) -> tuple[Counter, Counter
     return countries, regions
 
 
-def place_columns(article: dict, places: list[Place | None]) -> dict:
+def place_columns(article: dict, places: list[Place | None], unrecognised: list[tuple[Span, Place]] = ()) -> dict:
     """The article's `entities` with `place_id`, its `places` (one per distinct place, in order of first mention,
-    with its count of mentions) and `countries` (the distinct ISO codes of those places, sorted)."""
+    with its count of mentions, the `unrecognised` ones included) and `countries` (the distinct ISO codes of those
+    places, sorted)."""
     entities = [{**entity, "place_id": place.geonames_id if place else None}
                 for entity, place in zip(article.get("entities") or [], places)]  # fmt: skip
-    mentions = Counter(place for place in places if place is not None)
+    positioned = [((entity.get("field") != "title", entity["start"]), place) for entity, place in zip(entities, places)]
+    positioned += [((span.field != "title", span.start), place) for span, place in unrecognised]
+    mentions = Counter(place for _, place in sorted(positioned, key=lambda item: item[0]) if place is not None)
     rows = [
         {
             "geonames_id": place.geonames_id, "name": place.name, "country_code": place.country_code,
@@ -185,7 +278,8 @@ class _ResolvePlaces(beam.DoFn):
 
     def process(self, article: dict):
         try:
-            columns = place_columns(article, self._resolver.resolve(article))
+            places = self._resolver.resolve(article)
+            columns = place_columns(article, places, self._resolver.unrecognised(article, places))
         except Exception as error:
             yield beam.pvalue.TaggedOutput(ERRORS, dead_letter_from(article["source"], error, "enrich", article["id"]))
             return
@@ -193,8 +287,8 @@ class _ResolvePlaces(beam.DoFn):
 
 
 class ResolvePlaces(beam.PTransform):
-    """Article rows with `entities` -> rows with `place_id` on each entity, `places` and `countries` (main), and
-    dead letters (`errors`)."""
+    """Article rows with `entities` -> rows with `place_id` on each entity, `places` and `countries` (those of the
+    entities and of names the recogniser missed) (main), and dead letters (`errors`)."""
 
     def expand(self, articles):
         return articles | beam.ParDo(_ResolvePlaces()).with_outputs(ERRORS, main="articles")
