@@ -35,7 +35,8 @@ CANDIDATE_COLUMNS = ["mention_id", "language", "source", "mention", "context", "
                      "answer_country", "answer_feature"]  # fmt: skip
 GOLD_COLUMNS = CANDIDATE_COLUMNS + ["gold", "gold_id", "gold_name", "gold_country", "checked", "note"]
 # gold: place (gold_id, or gold_name for a curated place without id) | place_unlisted (a place GeoNames has that
-# no offline data here gives an id for) | not_place (no location: the recogniser's error)
+# no offline data here gives an id for) | vague (a location no GeoNames place stands for: "Norddeutschland") |
+# not_place (no location: the recogniser's error). Places and unlisted places make recall's denominator.
 CONTEXT_CHARS = 160
 
 
@@ -79,7 +80,7 @@ def all_mentions(rows: list[dict]) -> list[dict]:
             assert (place.geonames_id if place else None) == entity["place_id"], (row["id"], entity)  # same as the run
             text = row[entity["field"]] or ""
             mentions.append({"mention_id": f"{row['id']}:{entity['field']}:{entity['start']}",
-                             "language": row["language"], "source": "ner", "mention": entity["text"],
+                             "language": row["language"], "source": "ner", "mention": " ".join(entity["text"].split()),
                              "context": sentence_around(text, entity["start"], entity["end"]), **answer_columns(place)})  # fmt: skip
         for span, place in resolver.unrecognised(row, places):
             mentions.append({"mention_id": f"{row['id']}:{span.field}:{span.start}", "language": row["language"],
@@ -101,14 +102,15 @@ def draw(mentions: list[dict], seed: int) -> list[dict]:
 
 def write_tsv(path: str, rows: list[dict], columns: list[str]) -> None:
     with open(path, "w", encoding="utf-8", newline="") as out:
-        writer = csv.DictWriter(out, columns, delimiter="\t", extrasaction="ignore", lineterminator="\n")
+        writer = csv.DictWriter(out, columns, delimiter="\t", extrasaction="ignore", lineterminator="\n",
+                                quoting=csv.QUOTE_NONE, quotechar=None)  # fields hold no tab or newline
         writer.writeheader()
         writer.writerows(rows)
 
 
 def read_tsv(path: str) -> list[dict]:
     with open(path, encoding="utf-8", newline="") as lines:
-        return list(csv.DictReader(lines, delimiter="\t", quoting=csv.QUOTE_NONE))
+        return list(csv.DictReader(lines, delimiter="\t", quoting=csv.QUOTE_NONE, quotechar=None))
 
 
 def is_correct(row: dict) -> bool:
