@@ -10,6 +10,7 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
+from newsbeam.cli import main
 from newsbeam.pipelines.runner import OfflineDirectRunner
 from newsbeam.schemas import ARTICLE_SCHEMA, SCHEMA_VERSION
 from newsbeam.transforms.enrich import registry as reg
@@ -28,7 +29,9 @@ REFERENCE = (
     "een defensiespecialist. “Er liep een belangrijke aanvoerlijn naar de stad Izjoem, die nu ook ingenomen is.”\n\n"
     "“Vergeleken met de regio’s Donetsk en Lugansk, waarvan Rusland nog grote delen bezet, is dit gebied klein.”\n\n"
     "Rusland stelde dat het Oekraïne wilde “demilitariseren”, maar later is dat bijgesteld naar het “bevrijden van "
-    "de Donbas”. Er zijn geen discussies over een demilitarisatie rond de kerncentrale Zaporizja."
+    "de Donbas”.\n\nDe woordvoerder voegde er nog aan toe dat er op dit moment geen discussies zijn over een eventuele "
+    "demilitarisatie rond de kerncentrale Zaporizja. Hij ziet het ook niet in de nabije toekomst gebeuren dat er weer "
+    "met Oekraïne om de tafel gezeten kan worden voor vredesbesprekingen."
 )
 
 EXONYMS = [  # Dutch, English, French, German
@@ -121,6 +124,49 @@ def test_reference_places_the_model_misses_resolve_when_recognised(resolver):
     assert (places["Izjoem"].geonames_id, places["Izjoem"].country_code) == (707292, "UA")  # Dutch name, curated
     assert (places["Zaporizja"].geonames_id, places["Zaporizja"].country_code) == (687700, "UA")
     assert (places["Donbas"].geonames_id, places["Donbas"].country_code) == (None, "UA")
+
+
+def test_reference_article_through_the_cli_places_all_nine_names(tmp_path):
+    # The bundled model tags neither "Izjoem" nor "Zaporizja" here: the place step finds them in the text itself.
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "reference.txt").write_text(" date 2022-09 " + REFERENCE, encoding="utf-8")
+    assert main(["ingest", "--source", str(tmp_path / "in"), "--output", str(tmp_path / "out")]) == 0
+    [article] = ds.dataset(tmp_path / "out" / "articles", format="parquet", partitioning="hive").to_table().to_pylist()
+    entity_ids = {}
+    for entity in article["entities"]:
+        entity_ids.setdefault(entity["text"], set()).add(entity["place_id"])
+    places = {(place["geonames_id"], place["name"]): place["country_code"] for place in article["places"]}
+    assert entity_ids["Oekraïne"] == {690791} and entity_ids["Rusland"] == {2017370} and entity_ids["Kiev"] == {703448}
+    assert entity_ids["Charkiv"] == {706483, 706482}  # the city, and "de provincie Charkiv"
+    assert entity_ids["Donetsk"] == {709716} and entity_ids["Lugansk"] == {702657}
+    assert "Izjoem" not in entity_ids and "Zaporizja" not in entity_ids  # no entity is invented
+    assert places[(707292, "Izyum")] == "UA" and places[(687700, "Zaporizhzhya")] == "UA"
+    assert places[(None, "Donbas")] == "UA"  # GeoNames has no id for the Donbas in the offline data
+    assert places[(706483, "Kharkiv")] == places[(706482, "Kharkiv Oblast")] == places[(703448, "Kyiv")] == "UA"
+    assert places[(709716, "Donetsk Oblast")] == places[(702657, "Luhansk Oblast")] == places[(690791, "Ukraine")] == "UA"
+    assert places[(2017370, "Russia")] == "RU" and article["countries"] == ["RU", "UA"]
+
+
+def test_missed_names_need_the_articles_support(resolver):
+    text = "Het leger trok zich terug uit de stad Izjoem. Oekraïne meldt dat."
+    art = article(text, "nl", ["Oekraïne"])
+    assert [(span.text, place.geonames_id) for span, place in resolver.unrecognised(art, resolver.resolve(art))] == [
+        ("Izjoem", 707292)]
+    alone = article("Het leger trok zich terug uit Izjoem, meldt de krant.", "nl", [])
+    assert resolver.unrecognised(alone, []) == []  # a town of 46,000, no Ukrainian place recognised, no "stad"
+    german = article("Nach dem Essen sprach Scholz in Berlin.", "de", ["Berlin"])
+    assert resolver.unrecognised(german, resolver.resolve(german)) == []  # German capitalises every noun
+    english = article("Dealers in London expect a rate cut in March. Lloyd said Swiss banks agree.", "en", ["London"])
+    assert resolver.unrecognised(english, resolver.resolve(english)) == []  # March, Cambridgeshire; a demonym
+
+
+def test_missed_names_count_in_places_and_countries_not_entities(resolver):
+    art = article("Oekraïne meldt gevechten bij de stad Izjoem.", "nl", ["Oekraïne"])
+    places = resolver.resolve(art)
+    columns = place_columns(art, places, resolver.unrecognised(art, places))
+    assert [entity["place_id"] for entity in columns["entities"]] == [690791]
+    assert [(place["name"], place["mentions"]) for place in columns["places"]] == [("Ukraine", 1), ("Izyum", 1)]
+    assert columns["countries"] == ["UA"]
 
 
 @pytest.mark.parametrize("names", EXONYMS, ids=[row[1] for row in EXONYMS])
