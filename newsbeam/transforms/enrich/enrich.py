@@ -1,4 +1,4 @@
-"""EnrichArticles: entities, then sentiment; a record whose enrichment fails goes to the dead letters."""
+"""EnrichArticles: entities, their places, then sentiment; a record whose enrichment fails goes to the dead letters."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import apache_beam as beam
 
 from newsbeam.errors import dead_letter_from
 from newsbeam.transforms.enrich.ner import ExtractEntities
+from newsbeam.transforms.enrich.places import ResolvePlaces
 from newsbeam.transforms.enrich.registry import ModelSpec
 from newsbeam.transforms.enrich.sentiment import SentimentScorer
 from newsbeam.transforms.normalise.text import title_and_text
@@ -34,7 +35,8 @@ class _ScoreSentiment(beam.DoFn):
 
 
 class EnrichArticles(beam.PTransform):
-    """Article rows -> rows with `entities`, `ner_model`, `sentiment*` (main) and dead letters (`errors`)."""
+    """Article rows -> rows with `entities`, `ner_model`, `places`, `countries`, `sentiment*` (main) and dead letters
+    (`errors`)."""
 
     def __init__(self, models: dict[str, ModelSpec], **ner_options):
         super().__init__()
@@ -43,6 +45,7 @@ class EnrichArticles(beam.PTransform):
 
     def expand(self, articles):
         entities = articles | "Entities" >> ExtractEntities(self._models, **self._ner_options)
-        scored = entities.articles | "Sentiment" >> beam.ParDo(_ScoreSentiment()).with_outputs(ERRORS, main="articles")
-        errors = (entities[ERRORS], scored[ERRORS]) | "EnrichErrors" >> beam.Flatten()
+        placed = entities.articles | "Places" >> ResolvePlaces()
+        scored = placed.articles | "Sentiment" >> beam.ParDo(_ScoreSentiment()).with_outputs(ERRORS, main="articles")
+        errors = (entities[ERRORS], placed[ERRORS], scored[ERRORS]) | "EnrichErrors" >> beam.Flatten()
         return {"articles": scored.articles, ERRORS: errors}
