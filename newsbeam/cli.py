@@ -14,6 +14,7 @@ import os
 import sys
 
 from newsbeam.errors import OutputLocked
+from newsbeam.report.command import add_report_parser
 from newsbeam.transforms.normalise.language import (  # light: lingua itself is imported when first used
     DEFAULT_LANGUAGES,
     DETECTION_MODES,
@@ -89,6 +90,8 @@ def _parser() -> argparse.ArgumentParser:
     models = commands.add_parser("models", help="list the NER pipeline each language would use")
     models.add_argument("--json", action="store_true", help="machine-readable output")
     models.add_argument("--ner-model", action="append", default=[], metavar="LANG=MODEL")
+
+    add_report_parser(commands, _utc_time)
     return parser
 
 
@@ -293,6 +296,16 @@ def _compact(args) -> int:
     return EXIT_OK
 
 
+def _report(args) -> int:
+    from newsbeam.report import NotADataset
+    from newsbeam.report.command import run_report
+
+    try:
+        return run_report(args)
+    except (NotADataset, ValueError, OSError) as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _models(args) -> int:
     registry = _registry(args.ner_model)
     resolved = _resolve_models(registry)
@@ -329,7 +342,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command != "ingest" and rest:
         _parser().error(f"unrecognized arguments: {' '.join(rest)}")
     _configure_logging(getattr(args, "log_level", "WARNING"))
-    commands = {"ingest": lambda: _ingest(args, rest), "models": lambda: _models(args), "compact": lambda: _compact(args)}
+    commands = {"ingest": lambda: _ingest(args, rest), "models": lambda: _models(args), "compact": lambda: _compact(args),
+                "report": lambda: _report(args)}
     try:
         return commands[args.command]()
     except UsageError as exc:
