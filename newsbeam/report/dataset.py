@@ -73,11 +73,19 @@ _HIVE = "hive_partitioning = true, union_by_name = true, hive_types = {'date': D
 _ERROR_HIVE = "hive_partitioning = true, union_by_name = true, hive_types = {'date': DATE}"
 
 
-class Dataset:
-    """A DuckDB connection with views `articles` and `errors` over the selected, visible files.
+# The article columns the figures use (the rest, text above all, is never read); optional ones when present.
+REPORT_COLUMNS = ("date", "lang", "source", "source_name", "sentiment", "published_at", "published_precision",
+                  "ingested_at", "entities")  # fmt: skip
+OPTIONAL_COLUMNS = ("places", "sentiment_negative_share")
 
-    Either view is empty (with no columns to rely on) when the dataset has no such files; `columns`
-    says which article columns exist, since newer columns may be missing from older datasets.
+
+class Dataset:
+    """A DuckDB connection with the selected, visible rows in tables `articles` (the columns the report
+    uses), `entities` (one row per entity: date, lang, text, label) and view `errors`.
+
+    The tables are read from Parquet once, inside DuckDB; each figure then aggregates them in memory
+    instead of re-reading the files. `columns` says which article columns exist, since newer columns
+    may be missing from older datasets; `has_articles` and `has_errors` whether there are any files.
     """
 
     def __init__(self, output: str, selection: Selection):
@@ -92,10 +100,20 @@ class Dataset:
         self.connection.execute("SET TimeZone = 'UTC'")
         article_files = visible_parquet_files(os.path.join(output, "articles"))
         error_files = visible_parquet_files(os.path.join(output, "errors"))
-        self.has_articles = self._create_view("articles", article_files, _HIVE, _partition_filter(selection, True))
+        self.has_articles = self._create_view("article_files", article_files, _HIVE, _partition_filter(selection, True))
         self.has_errors = self._create_view("errors", error_files, _ERROR_HIVE, _partition_filter(selection, False))
-        self.columns = self._columns("articles") if self.has_articles else {}
+        self.columns = self._load_articles() if self.has_articles else {}
         self.runs = run_summaries(output)
+
+    def _load_articles(self) -> dict[str, str]:
+        """Fill the `articles` and `entities` tables; returns the article columns' DuckDB types."""
+        available = self._columns("article_files")
+        wanted = [name for name in (*REPORT_COLUMNS, *OPTIONAL_COLUMNS) if name in available]
+        self.connection.execute(f"CREATE TEMP TABLE articles AS SELECT {', '.join(wanted)} FROM article_files")
+        self.connection.execute("CREATE TEMP TABLE entities AS SELECT date, lang, e.text AS text, e.label AS label "
+                                "FROM articles, unnest(entities) AS t(e)")  # fmt: skip
+        self.connection.execute("ALTER TABLE articles DROP COLUMN entities")
+        return available
 
     def _create_view(self, name: str, files: list[str], options: str, where: str) -> bool:
         if not files:

@@ -144,10 +144,9 @@ class _Queries:
 
     def top_entities(self) -> dict[str, list[tuple[str, str, int]]]:
         rows = self.dataset.rows(
-            "SELECT lang, e.text, e.label, count(*) AS n FROM articles, unnest(entities) AS t(e) "
-            "GROUP BY lang, e.text, e.label "
-            f"QUALIFY row_number() OVER (PARTITION BY lang ORDER BY n DESC, e.text) <= {TOP_ENTITIES} "
-            "ORDER BY lang, n DESC, e.text"
+            "SELECT lang, text, label, count(*) AS n FROM entities GROUP BY lang, text, label "
+            f"QUALIFY row_number() OVER (PARTITION BY lang ORDER BY n DESC, text) <= {TOP_ENTITIES} "
+            "ORDER BY lang, n DESC, text"
         )
         top: dict[str, list[tuple[str, str, int]]] = {}
         for language, text, label, mentions in rows:
@@ -159,8 +158,8 @@ class _Queries:
         for language, entities in top.items():
             names = [text for text, _, _ in entities[:TRENDING_ENTITIES]]
             rows = self.dataset.rows(
-                f"SELECT {self.when} AS b, e.text, count(*) FROM articles, unnest(entities) AS t(e) "
-                "WHERE lang = ? AND list_contains(?, e.text) GROUP BY ALL",
+                f"SELECT {self.when} AS b, text, count(*) FROM entities "
+                "WHERE lang = ? AND list_contains(?, text) GROUP BY ALL",
                 [language, names],
             )
             series = _series(rows, self.buckets)
@@ -189,8 +188,8 @@ class _Queries:
             rows = self.dataset.rows("SELECT p, count(*) AS n FROM articles, unnest(places) AS t(p) "
                                      f"GROUP BY p ORDER BY n DESC, p LIMIT {TOP_PLACES}")  # fmt: skip
             return [{"name": p, "mentions": n} for p, n in rows], False, "places"
-        rows = self.dataset.rows("SELECT e.text, count(*) AS n FROM articles, unnest(entities) AS t(e) "
-                                 f"WHERE e.label = 'LOC' GROUP BY ALL ORDER BY n DESC, e.text LIMIT {TOP_PLACES}")  # fmt: skip
+        rows = self.dataset.rows("SELECT text, count(*) AS n FROM entities "
+                                 f"WHERE label = 'LOC' GROUP BY ALL ORDER BY n DESC, text LIMIT {TOP_PLACES}")  # fmt: skip
         return [{"name": p, "mentions": n} for p, n in rows], False, "LOC entities"
 
     def freshness(self) -> tuple[Series, dict[str, float]]:
