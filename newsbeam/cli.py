@@ -13,6 +13,8 @@ import logging
 import os
 import sys
 
+import newsbeam
+from newsbeam.cli_help import add_examples
 from newsbeam.errors import OutputLocked
 from newsbeam.report.command import add_report_parser
 from newsbeam.transforms.normalise.language import (  # light: lingua itself is imported when first used
@@ -24,6 +26,7 @@ from newsbeam.transforms.normalise.language import (  # light: lingua itself is 
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 DEFAULT_CHUNK_SIZE = 2_000  # records per chunk of a batch run on the in-process DirectRunner
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 class UsageError(Exception):
@@ -32,6 +35,7 @@ class UsageError(Exception):
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsbeam", description="News ingestion on Apache Beam.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {newsbeam.__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     ingest = commands.add_parser(
@@ -75,23 +79,31 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--stop-after", type=float, metavar="SECONDS",
                         help="with --streaming: stop gracefully after this long (default: run until Ctrl-C/SIGTERM)")
     ingest.add_argument("--run-id", help="identifier of this run (default: UTC time plus a random suffix)")
-    ingest.add_argument("--log-level", default="WARNING", help="Python logging level (default WARNING)")
+    ingest.add_argument("--log-level", default="WARNING", type=str.upper, choices=LOG_LEVELS,
+                        help="DEBUG (also Beam's own messages), INFO (one line per stage), WARNING (default), ERROR")
     ingest.add_argument("--lock-timeout", type=float, default=600.0, metavar="SECONDS",
                         help="a lock whose heartbeat is older than this is stale (default 600)")
 
-    compact = commands.add_parser("compact", help="rewrite partitions' small files into fewer large ones")
-    compact.add_argument("output", metavar="DIR")
+    compact = commands.add_parser("compact", help="rewrite partitions' small files into fewer large ones",
+                                  description="Rewrite each partition's files into as few as --rows-per-file allows,\n"
+                                              "under the output lock (readers see all old files or all new ones).")  # fmt: skip
+    compact.add_argument("output", metavar="DIR", help="dataset root written by `newsbeam ingest --output DIR`")
     compact.add_argument("--partition", action="append", default=[], metavar="date=YYYY-MM-DD/lang=LL",
                          help="only these partitions (repeatable; default all)")
-    compact.add_argument("--min-files", type=int, default=2, help="leave partitions with fewer files alone")
-    compact.add_argument("--rows-per-file", type=int, default=500_000)
-    compact.add_argument("--lock-timeout", type=float, default=600.0, metavar="SECONDS")
+    compact.add_argument("--min-files", type=int, default=2, metavar="N",
+                         help="leave partitions with fewer files than N alone (default 2)")
+    compact.add_argument("--rows-per-file", type=int, default=500_000, metavar="N",
+                         help="most rows per rewritten file (default 500,000)")
+    compact.add_argument("--lock-timeout", type=float, default=600.0, metavar="SECONDS",
+                         help="a lock whose heartbeat is older than this is stale (default 600)")
 
     models = commands.add_parser("models", help="list the NER pipeline each language would use")
     models.add_argument("--json", action="store_true", help="machine-readable output")
-    models.add_argument("--ner-model", action="append", default=[], metavar="LANG=MODEL")
+    models.add_argument("--ner-model", action="append", default=[], metavar="LANG=MODEL",
+                        help="spaCy pipeline for a language: package name, folder path, or `none` (repeatable)")
 
     add_report_parser(commands, _utc_time)
+    add_examples(commands)
     return parser
 
 
