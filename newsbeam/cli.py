@@ -225,8 +225,20 @@ def _chunk_size(args, options) -> int:
 
 
 def _ingest(args, beam_args: list[str]) -> int:
+    """An ingest run with its progress on stderr (see pipelines/progress.py)."""
+    from newsbeam.pipelines import progress
+
+    progress.start(sys.stderr)
+    try:
+        return _run_ingest(args, beam_args)
+    finally:
+        progress.stop()
+
+
+def _run_ingest(args, beam_args: list[str]) -> int:
     import datetime as dt
 
+    from newsbeam.pipelines import progress
     from newsbeam.pipelines.ingest import IngestConfig, run_ingest
     from newsbeam.pipelines.lock import OutputLock, remove_temporaries
     from newsbeam.pipelines.memory import pin_allocator_thresholds
@@ -257,18 +269,13 @@ def _ingest(args, beam_args: list[str]) -> int:
     if args.dry_run:  # reads the dataset's ids, writes nothing: no lock needed
         summary = run_ingest(config, options)
         print(json.dumps({k: summary[k] for k in ("run_id", "totals", "sources", "partitions")}, indent=2, sort_keys=True))
+        print(progress.summary_line(config.run_id, summary, output, dry_run=True), file=sys.stderr)
         return EXIT_OK
     _check_output_writable(output)
     with OutputLock(output, config.run_id, stale_after=dt.timedelta(seconds=args.lock_timeout)):
         remove_temporaries(output)  # what a killed run left; no live writer owns any while we hold the lock
         summary = run_ingest(config, options)
-    totals = summary["totals"]
-    print(
-        f"newsbeam: run {config.run_id}: {totals['written']} articles written, {totals['seen']} already in the "
-        f"dataset, {totals['duplicates']} duplicates, {totals['failed']} failed records or sources "
-        f"({summary['seconds']:.1f}s); summary in {output}/_runs/{config.run_id}.json",
-        file=sys.stderr,
-    )
+    print(progress.summary_line(config.run_id, summary, output), file=sys.stderr)
     return EXIT_OK
 
 
@@ -276,6 +283,7 @@ def _stream(args, config, beam_args: list[str]) -> int:
     """--streaming: the same transforms on feeds polled every --poll-interval, until --stop-after or a signal."""
     import datetime as dt
 
+    from newsbeam.pipelines import progress
     from newsbeam.pipelines.lock import OutputLock, remove_temporaries
     from newsbeam.pipelines.streaming import run_streaming
 
@@ -290,8 +298,9 @@ def _stream(args, config, beam_args: list[str]) -> int:
         remove_temporaries(config.output)
         summary = run_streaming(config, _beam_options(args, beam_args), poll_interval=args.poll_interval,
                                 stop_after=args.stop_after)  # fmt: skip
-    print(f"newsbeam: streaming run {config.run_id} stopped: {summary['totals']['written']} articles written",
-          file=sys.stderr)  # fmt: skip
+    progress.stop()  # the last poll's line
+    print(f"newsbeam: streaming run {config.run_id} stopped: {progress.plural(summary['totals']['written'], 'article')} "
+          "written", file=sys.stderr)  # fmt: skip
     return EXIT_OK
 
 
@@ -347,6 +356,8 @@ def _configure_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:
         handler.addFilter(lambda record: not record.getMessage().startswith(_BEAM_NOISE))
+    if logging.getLogger().level > logging.DEBUG:  # Beam's own INFO lines only when debugging
+        logging.getLogger("apache_beam").setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -99,8 +99,11 @@ def parse_sources_file(path: str) -> list[SourceSpec]:
     return specs
 
 
-def expand(spec: SourceSpec) -> list[SourceInput]:
-    """Concrete inputs of one spec: the URL itself, or the files a path, folder or glob matches (hidden files skipped)."""
+def expand(spec: SourceSpec, skipped: list[str] | None = None) -> list[SourceInput]:
+    """Concrete inputs of one spec: the URL itself, or the files a path, folder or glob matches (hidden files skipped).
+
+    Files inside a folder with an unknown extension are skipped too, and appended to `skipped` when given.
+    """
     if spec.is_url:
         return [SourceInput(spec, spec.location, "feed")]
     pattern = spec.location
@@ -119,8 +122,26 @@ def expand(spec: SourceSpec) -> list[SourceInput]:
             continue
         kind = kind_from_name(metadata.path)
         if is_folder and kind is None:
+            if skipped is not None:
+                skipped.append(metadata.path)
             continue  # inside a folder, only files we recognise by name
         inputs.append(SourceInput(spec, metadata.path, kind))
     if not inputs:
         raise NewsbeamError("fetch", "not_found", f"{spec.location}: no matching files")
     return inputs
+
+
+def skipped_files(specs: list[SourceSpec]) -> dict[str, int]:
+    """Per folder source, how many of its files `expand` skips for their unknown extension (for the run summary)."""
+    counts = {}
+    for spec in specs:
+        if spec.is_url or spec.is_glob or "://" in spec.location or not pathlib.Path(spec.location).is_dir():
+            continue
+        skipped: list[str] = []
+        try:
+            expand(spec, skipped)
+        except NewsbeamError:
+            pass  # a folder without readable inputs is a dead letter of the run itself
+        if skipped:
+            counts[spec.location] = len(skipped)
+    return counts
