@@ -26,7 +26,7 @@ from newsbeam.transforms.normalise.language import (  # light: lingua itself is 
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 DEFAULT_CHUNK_SIZE = 2_000  # records per chunk of a batch run on the in-process DirectRunner
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class UsageError(Exception):
@@ -80,7 +80,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="with --streaming: stop gracefully after this long (default: run until Ctrl-C/SIGTERM)")
     ingest.add_argument("--run-id", help="identifier of this run (default: UTC time plus a random suffix)")
     ingest.add_argument("--log-level", default="WARNING", type=str.upper, choices=LOG_LEVELS,
-                        help="DEBUG (also Beam's own messages), INFO (one line per stage), WARNING (default), ERROR")
+                        help="DEBUG (also Beam's own messages), INFO (one line per stage), WARNING (default), "
+                             "ERROR, CRITICAL")
     ingest.add_argument("--lock-timeout", type=float, default=600.0, metavar="SECONDS",
                         help="a lock whose heartbeat is older than this is stale (default 600)")
 
