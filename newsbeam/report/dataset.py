@@ -53,8 +53,12 @@ def run_summaries(output: str) -> list[dict]:
     return sorted(runs, key=lambda run: str(run.get("started_at", "")))
 
 
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
 def _sql_list(paths: list[str]) -> str:
-    return "[" + ", ".join("'" + path.replace("'", "''") + "'" for path in paths) + "]"
+    return "[" + ", ".join(_sql_string(path) for path in paths) + "]"
 
 
 def _partition_filter(selection: Selection, with_language: bool) -> str:
@@ -65,7 +69,7 @@ def _partition_filter(selection: Selection, with_language: bool) -> str:
     if selection.until:
         conditions.append(f"date < TIMESTAMP '{selection.until.replace(tzinfo=None).isoformat()}'")
     if with_language and selection.languages:
-        conditions.append("lang IN (" + ", ".join(f"'{code}'" for code in selection.languages) + ")")
+        conditions.append("lang IN (" + ", ".join(_sql_string(code) for code in selection.languages) + ")")
     return " AND ".join(conditions)
 
 
