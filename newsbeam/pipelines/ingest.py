@@ -15,6 +15,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from newsbeam.pipelines import progress
 from newsbeam.pipelines.chunked import (
     chunk_counts_path,
     chunk_file_tag,
@@ -50,7 +51,7 @@ from newsbeam.transforms.sink.run_summary import (
 from newsbeam.transforms.sources import feed_state
 from newsbeam.transforms.sources.fetch import FetchSettings
 from newsbeam.transforms.sources.read import FEED_STATES, ReadSources
-from newsbeam.transforms.sources.specs import SourceSpec, resolve
+from newsbeam.transforms.sources.specs import SourceSpec, resolve, skipped_files
 from newsbeam.transforms.sources.staging import ReadStagedChunk
 
 
@@ -180,7 +181,9 @@ def build_ingest(pipeline: beam.Pipeline, config: IngestConfig, reader: beam.PTr
             config.errors_dir, ERROR_SCHEMA, error_partition, file_prefix, sort_key="source"
         )
     events.append(all_errors | "CountFailed" >> beam.Map(lambda row: source_event(row["source"], "failed")))
-    tuple(events) | "AllCounts" >> beam.Flatten() | "RunCounts" >> WriteRunCounts(config.counts_path)
+    counts = tuple(events) | "AllCounts" >> beam.Flatten()
+    counts | "RunCounts" >> WriteRunCounts(config.counts_path)
+    counts | "Progress" >> beam.FlatMap(progress.tally)
 
 
 def summary_header(config: IngestConfig, options: PipelineOptions, result, began: float) -> dict:
@@ -221,14 +224,20 @@ def _run_in_chunks(config: IngestConfig, options: PipelineOptions):
     feeds = [spec for spec in config.sources if spec.is_url]
     files = [spec for spec in config.sources if not spec.is_url]
     try:
-        result, chunks = stage_file_sources(files, directory, config.run_id, config.chunk_size, options, config.output)
+        with progress.stage("staging file sources") as outcome:
+            result, chunks = stage_file_sources(
+                files, directory, config.run_id, config.chunk_size, options, config.output
+            )
+            outcome["detail"] = f"{progress.plural(sum(n for _, n in chunks), 'record')} in " \
+                                f"{progress.plural(len(chunks), 'chunk')}"  # fmt: skip
         passes = [(0, dataclasses.replace(config, sources=feeds), None)] if feeds else []
         passes += [(number, config, ReadStagedChunk(path)) for number, (path, _) in enumerate(chunks, 1)]
         pending = []
         for number, pass_config, reader in passes:
             pass_config = dataclasses.replace(pass_config, counts_path=chunk_counts_path(config.counts_path, number))
             pending.append(pass_config.counts_path)
-            result = _run_pipeline(pass_config, options, reader, chunk_file_tag(number))
+            with progress.stage(f"chunk {number}/{len(chunks)}" if number else "feeds"):
+                result = _run_pipeline(pass_config, options, reader, chunk_file_tag(number))
             release_free_memory()  # the next chunk starts from what is live, not from this one's peak
     finally:
         delete_staged(directory, config.run_id)
@@ -245,7 +254,8 @@ def run_ingest(config: IngestConfig, options: PipelineOptions) -> dict:
     if config.chunk_size and not config.dry_run and not all(spec.is_url for spec in config.sources):
         result, pending, chunks = _run_in_chunks(config, options)
     else:
-        result, pending, chunks = _run_pipeline(config, options), [config.counts_path], 0
+        with progress.stage("dry run" if config.dry_run else "run"):
+            result, pending, chunks = _run_pipeline(config, options), [config.counts_path], 0
     summary = {
         **summary_header(config, options, result, began),
         "dry_run": config.dry_run,
@@ -253,5 +263,6 @@ def run_ingest(config: IngestConfig, options: PipelineOptions) -> dict:
         "until": config.until.isoformat() if config.until else None,
         "chunk_size": config.chunk_size,
         "chunks": chunks,
+        "skipped_files": skipped_files(config.sources, config.output),  # files of unknown type inside folder sources
     }
     return finish_run_summary(config.output, config.run_id, summary, pending=pending, save=not config.dry_run)

@@ -91,6 +91,7 @@ from apache_beam.utils.timestamp import Timestamp
 from apache_beam.utils.windowed_value import WindowedValue
 
 from newsbeam.errors import dead_letter_from
+from newsbeam.pipelines import progress
 from newsbeam.pipelines.ingest import IngestConfig, summary_header
 from newsbeam.pipelines.runner import OfflineDirectRunner, is_direct
 from newsbeam.schemas import ARTICLE_SCHEMA, ERROR_SCHEMA
@@ -436,6 +437,9 @@ def build_streaming(pipeline: beam.Pipeline, config: IngestConfig, *, poll_inter
         _counts(all_errors, "Failed", lambda row: source_event(row["source"], "failed")),
     )
     events | "AllCounts" >> beam.Flatten() | "RunCounts" >> WriteRunCounts(config.counts_path)
+    for field, pcoll in (("polled", polled[FEED_STATES]), ("read", polled.records), ("new", deduplicated["unique"]),
+                         ("seen", deduplicated[SEEN]), ("duplicates", deduplicated[DUPLICATES]), ("errors", early_errors)):
+        pcoll | f"Progress{field.title()}" >> beam.ParDo(progress.TallyPoll(field))  # fmt: skip
 
 
 class _StreamingDirectRunner(OfflineDirectRunner):

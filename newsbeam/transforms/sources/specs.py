@@ -124,10 +124,11 @@ def parse_sources_file(path: str) -> list[SourceSpec]:
     return specs
 
 
-def expand(spec: SourceSpec, exclude: str | None = None) -> list[SourceInput | UnreadableFile]:
+def expand(spec: SourceSpec, exclude: str | None = None, skipped: list[str] | None = None) -> list[SourceInput | UnreadableFile]:
     """Concrete inputs of one spec: the URL itself, or the files a path, folder or glob matches, each named
     by its `file_identity` and listed once. Hidden files are skipped, and so is everything under `exclude`
     (the run's own output, which may lie inside a glob); a file whose name is not UTF-8 is an UnreadableFile.
+    Files inside a folder with an unknown extension are skipped too, and appended to `skipped` when given.
     """
     if spec.is_url:
         return [SourceInput(spec, spec.location, "feed")]
@@ -139,7 +140,7 @@ def expand(spec: SourceSpec, exclude: str | None = None) -> list[SourceInput | U
         matches = FileSystems.match([pattern])[0].metadata_list
     except Exception as exc:  # Beam raises BeamIOError for unreadable or unknown filesystems.
         raise NewsbeamError("fetch", "not_found", f"{printable(spec.location)}: {exc}") from None
-    skipped = file_identity(exclude) if exclude else None
+    excluded = file_identity(exclude) if exclude else None
     inputs = {}
     for metadata in matches:
         name = pathlib.PurePosixPath(metadata.path).name
@@ -148,6 +149,8 @@ def expand(spec: SourceSpec, exclude: str | None = None) -> list[SourceInput | U
             continue
         kind = kind_from_name(metadata.path)
         if is_folder and kind is None:
+            if skipped is not None:
+                skipped.append(metadata.path)
             continue  # inside a folder, only files we recognise by name
         inputs[location] = _input(spec, location, kind)
     if not inputs:
@@ -165,3 +168,19 @@ def _input(spec: SourceSpec, location: str, kind: str | None) -> SourceInput | U
     if shown != location:
         return UnreadableFile(shown, "bad_file_name", f"{shown}: the file name is not valid UTF-8")
     return SourceInput(spec, location, kind)
+
+
+def skipped_files(specs: list[SourceSpec], exclude: str | None = None) -> dict[str, int]:
+    """Per folder source, how many of its files `expand` skips for their unknown extension (for the run summary)."""
+    counts = {}
+    for spec in specs:
+        if spec.is_url or spec.is_glob or "://" in spec.location or not pathlib.Path(spec.location).is_dir():
+            continue
+        skipped: list[str] = []
+        try:
+            expand(spec, exclude, skipped=skipped)
+        except NewsbeamError:
+            pass  # a folder without readable inputs is a dead letter of the run itself
+        if skipped:
+            counts[spec.location] = len(skipped)
+    return counts
