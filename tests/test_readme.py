@@ -33,7 +33,8 @@ CLAIMS = {
     QUICK_START: "run: its ingest makes out/ for the others",
     "out/\n  articles/": "not a command: a picture of the output",
     "newsbeam models [--json]": "synopsis: every option it names is accepted",
-    "```sql": "run: each statement, with DuckDB, in the folder that holds out/",
+    "GROUP BY lang;": "run: each statement, with DuckDB, in the folder that holds out/",
+    "unnest(places)": "run: each statement, with DuckDB, in the folder that holds out/",
     "import pyarrow.dataset as ds": "run: in the folder that holds out/, and its Polars alternative",
     "```cron": "not runnable here (cron): schedules and newsbeam command lines checked",
     "```ini": "not runnable here (systemd): units parsed, ExecStart's options checked",
@@ -115,12 +116,30 @@ def test_quick_start_ingests_the_samples(workdir):
 
 def test_duckdb_queries(workdir, monkeypatch):
     monkeypatch.chdir(workdir)
-    statements = [s.strip() for s in _block("```sql").split(";") if s.strip()]
+    statements = [s.strip() for s in _block("GROUP BY lang;").split(";") if s.strip()]
     assert len(statements) == 2
     connection = duckdb.connect()
     assert dict(connection.sql(statements[0]).fetchall()) == {"de": 2, "en": 3, "fr": 3, "nl": 1}
     mentions = connection.sql(statements[1]).fetchall()
     assert mentions and {label for _, label, _ in mentions} <= {"PER", "ORG", "LOC", "MISC"}
+
+
+def test_duckdb_place_queries(workdir, monkeypatch):
+    """The per-place query as written; the radius query as written, its point moved (by replacing the two
+    coordinates) to a city of the samples, since the samples name no place near Kharkiv."""
+    monkeypatch.chdir(workdir)
+    per_day, nearby = [s.strip() for s in _block("unnest(places)").split(";") if s.strip()]
+    connection = duckdb.connect()
+    rows = connection.sql(per_day).fetchall()
+    assert rows and all(articles >= 1 and languages for _, _, _, articles, languages in rows)
+    assert connection.sql(nearby).fetchall() == []  # nothing in the samples lies within 100 km of Kharkiv
+    name, latitude, longitude = connection.sql(
+        "SELECT p.name, p.latitude, p.longitude FROM read_parquet('out/articles/**/*.parquet', hive_partitioning = "
+        "true), unnest(places) AS t(p) WHERE p.feature = 'city' LIMIT 1"
+    ).fetchone()
+    moved = nearby.replace("49.98", repr(latitude)).replace("36.25", repr(longitude))
+    near = connection.sql(moved).fetchall()
+    assert (name, 0.0) in {(row[3], row[4]) for row in near} and all(row[4] <= 100 for row in near)
 
 
 def test_python_query_and_its_polars_alternative(workdir, monkeypatch):
