@@ -2,7 +2,7 @@
 
 Builds a dataset of `--articles` rows (default 100,000) spread over `--files` Parquet files, as many
 5-minute runs would leave it, plus a JSON Lines source whose `--source-articles` articles are all
-already in it. Then, in this one session, times `newsbeam ingest` on that source into (a) an empty
+already in it. Then, in the same run, times `newsbeam ingest` on that source into (a) an empty
 output and (b) the large dataset, and the same after `newsbeam compact`.
 
     python benchmarks/incremental_check.py --articles 100000 --files 2000 --repeat 3

@@ -1,6 +1,6 @@
 """Benchmark: the whole `newsbeam ingest` against bare spaCy `nlp.pipe` on the same texts with the same model.
 
-Both run as child processes of this script, one after the other in the same session, so wall time and
+Both run as child processes of this script, one after the other in the same run, so wall time and
 memory are measured the same way (see `_measure.py`). The ratio is what we track; the machine's load average
 is recorded with each run because the absolute numbers depend on what else is running.
 

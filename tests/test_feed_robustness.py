@@ -1,4 +1,4 @@
-"""Issue 4 end to end: `newsbeam ingest` against a real local server full of failing, hostile and slow feeds.
+"""End to end: `newsbeam ingest` against a real local server full of failing, hostile and slow feeds.
 
 Each pipeline run costs seconds of start-up, so the scenarios share runs: one run over every kind of bad
 source plus good feeds with validators (and the same sources again, to see conditional GET and Retry-After

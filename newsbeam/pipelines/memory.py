@@ -7,7 +7,7 @@ arrays in mmap (given back on free), and trimming between chunks returns the hea
 
 The pin is 8 MiB, not glibc's initial 128 KiB: at 128 KiB-2 MiB every mid-sized array is a fresh mmap
 whose pages fault in zeroed, which made spaCy's `nlp.pipe` 18-27 % slower (benchmarks/results/performance.md,
-sixth session); at 8 MiB it runs as fast as unpinned and a 10,000-article run still peaks lower.
+2026-11-27 02:20-05:20 UTC); at 8 MiB it runs as fast as unpinned and a 10,000-article run still peaks lower.
 
 Pinning also freezes glibc's trim threshold at 128 KiB (unpinned, it rises with the mmap threshold), so
 every free that left more than that at the top of the heap gave the pages back, and the next batch faulted
