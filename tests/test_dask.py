@@ -237,6 +237,17 @@ def test_windowing_other_than_global_is_refused(cluster):
         _run(build, cluster)
 
 
+def test_dask_workers_start_their_own_language_detector(tmp_path):
+    """The launcher's detector helper listens on a Unix socket in its own temporary folder: a Dask run never
+    starts it nor hands its address to the workers, each of which starts its own (as on other remote runners)."""
+    from newsbeam.pipelines.ingest import IngestConfig, _local_detector
+    from newsbeam.pipelines.runner import runs_on_this_machine
+
+    options = PipelineOptions(["--runner", "dask", "--dask_client_address=tcp://127.0.0.1:8786"])
+    assert not runs_on_this_machine(options)
+    assert _local_detector(IngestConfig(sources=[], output=str(tmp_path), models={}), options) is None
+
+
 # The whole ingest on a scheduler and two workers started as processes of their own.
 
 PLACES = {
@@ -319,9 +330,9 @@ def dask_processes(tmp_path_factory):
 
 
 def _rows(path: pathlib.Path) -> list[dict]:
-    """A dataset's rows in id order, without the time the run started (the only field two runs may not share)."""
+    """A dataset's rows in a stable order, without the wall-clock times of the row (`ingested_at`, a dead letter's `at`)."""
     table = ds.dataset(str(path), format="parquet", partitioning="hive").to_table().to_pylist()
-    return sorted(({k: v for k, v in row.items() if k != "ingested_at"} for row in table), key=lambda r: (r["id"], r["source"]))
+    return sorted(({k: v for k, v in row.items() if k not in ("ingested_at", "at")} for row in table), key=lambda r: json.dumps(r, sort_keys=True, default=str))
 
 
 def _ingest(output: pathlib.Path, inputs: pathlib.Path, run_id: str, *beam_args: str) -> dict:
@@ -349,7 +360,7 @@ def test_ingest_on_dask_processes_equals_the_direct_runner(dask_processes, tmp_p
     assert on_dask["totals"]["duplicates"] == 2 and on_dask["totals"]["failed"] == 1
 
     again = _ingest(tmp_path / "dask", inputs, "run-2", "--runner", "dask", f"--dask_client_address={dask_processes}")
-    assert again["totals"]["written"] == 0 and again["totals"]["seen"] == 210
+    assert again["totals"]["written"] == 0 and again["totals"]["seen"] == 212  # both copies of the two duplicates
     assert _rows(tmp_path / "dask" / "articles") == articles
     hidden = [p for p in (tmp_path / "dask").rglob("*") if p.is_file() and p.name.startswith(".")]
     assert hidden == [] and not (tmp_path / "dask" / "_lock.json").exists()
