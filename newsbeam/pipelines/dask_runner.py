@@ -16,7 +16,11 @@ loses or mixes data in several ways, each corrected here by a subclass or a repl
 - DoFns are set up and torn down for every partition, so models load per bundle: here a worker process
   keeps set-up DoFn instances and reuses them across bundles, as Beam's SDK workers do;
 - `Reshuffle` is an identity, so everything downstream of a small `Create` stays in one partition on one
-  worker: `_ReshuffleOp` splits it into as many partitions as the cluster has threads times four.
+  worker: `_ReshuffleOp` splits it into as many partitions as the cluster has threads times four;
+- a `Flatten` adds up its inputs' partitions and dask's task-based shuffle makes about n² tasks for n
+  partitions, so a GroupByKey after a Flatten of a few PCollections becomes thousands of tiny tasks (9,000
+  for newsbeam's graph on 100 articles): `_FlattenOp` and `_GroupByKeyOp` gather into that same number of
+  partitions at most.
 
 Elements travel as plain values: timestamps and windows are not kept between transforms, so pipelines with
 non-global windowing are refused (`WindowInto` with another WindowFn) rather than run wrongly.
@@ -53,7 +57,8 @@ from apache_beam.transforms.sideinputs import SideInputMap
 from apache_beam.transforms.window import GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
 
-# Partitions per cluster thread after a Reshuffle: enough for the scheduler to even out uneven bundles.
+# Partitions per cluster thread that a Reshuffle spreads to, and a Flatten or GroupByKey gathers into at most:
+# enough for the scheduler to even out uneven bundles, few enough to keep a shuffle's n² tasks cheap.
 PARTITIONS_PER_THREAD = 4
 # Set-up DoFn instances a worker process keeps, by transform; the least recently used are torn down.
 POOLED_TRANSFORMS = 256
@@ -70,7 +75,7 @@ class ExactDaskRunner(DaskRunner):
         client = ddist.Client(**dask_options)
         threads = sum(client.nthreads().values()) or 1
         pipeline.replace_all(dask_overrides())
-        visitor = _BagVisitor(bag_kwargs, reshuffle_partitions=bag_kwargs.get("npartitions") or threads * PARTITIONS_PER_THREAD)
+        visitor = _BagVisitor(bag_kwargs, partitions=bag_kwargs.get("npartitions") or threads * PARTITIONS_PER_THREAD)
         pipeline.visit(visitor)
         futures = client.compute([bag.map_partitions(_discard) for bag in visitor.leaves()])
         return _ClosingResult(client, futures)
@@ -96,15 +101,15 @@ class _BagVisitor(PipelineVisitor):
     """Builds a bag per output PCollection of every primitive transform; remembers which bags nothing reads."""
 
     bag_kwargs: dict
-    reshuffle_partitions: int
+    partitions: int  # what a Reshuffle spreads to, and a Flatten or GroupByKey gathers into at most
     bags: dict = dataclasses.field(default_factory=dict)  # PCollection -> its bag
     results: dict = dataclasses.field(default_factory=dict)  # AppliedPTransform -> the bag its op returned
     consumed: set = dataclasses.field(default_factory=set)  # PCollections some transform reads
 
     def visit_transform(self, node: AppliedPTransform) -> None:
         op = _translation(node)(node, bag_kwargs=self.bag_kwargs)
-        if isinstance(op, _ReshuffleOp):
-            op.partitions = self.reshuffle_partitions
+        if isinstance(op, _Repartitioning):
+            op.partitions = self.partitions
         inputs = [value for value in node.inputs if not isinstance(value, pvalue.PBegin)]
         side_inputs = list(node.side_inputs)
         self.consumed.update(inputs)
@@ -140,16 +145,27 @@ class _CreateOp(_SingleOutput, upstream.Create):
     pass
 
 
-class _FlattenOp(_SingleOutput, upstream.Flatten):
-    pass
+class _Repartitioning:
+    """Ops that bound their output's number of partitions; the runner sets `partitions` from the cluster's size."""
+
+    partitions: int = 1
+
+    def gathered(self, bag: db.Bag) -> db.Bag:
+        """`bag` with neighbouring partitions concatenated down to `partitions`, if it has more."""
+        return bag.repartition(npartitions=self.partitions) if bag.npartitions > self.partitions else bag
 
 
-class _GroupByKeyOp(_SingleOutput, upstream.DaskBagOp):
+class _FlattenOp(_SingleOutput, _Repartitioning, upstream.Flatten):
+    def apply(self, input_bag: list[db.Bag], side_inputs=None) -> db.Bag:
+        return self.gathered(super().apply(input_bag))
+
+
+class _GroupByKeyOp(_SingleOutput, _Repartitioning, upstream.DaskBagOp):
     """Groups by key with dask's task-based shuffle, which hashes keys the same way in every worker process
     (the disk-based one, dask's default without a distributed client, only works within one machine)."""
 
     def apply(self, input_bag: db.Bag, side_inputs=None) -> db.Bag:
-        return input_bag.groupby(_key, shuffle="tasks").map(_values_of_group)
+        return self.gathered(input_bag).groupby(_key, shuffle="tasks").map(_values_of_group)
 
 
 def _key(item):
@@ -165,10 +181,8 @@ class _IdentityOp(_SingleOutput, upstream.NoOp):
     """Transforms that change nothing about plain values in the global window."""
 
 
-class _ReshuffleOp(_SingleOutput, upstream.DaskBagOp):
+class _ReshuffleOp(_SingleOutput, _Repartitioning, upstream.DaskBagOp):
     """Reshuffle: the input split into more partitions, so that what follows spreads over the workers."""
-
-    partitions: int = 1
 
     def apply(self, input_bag: db.Bag, side_inputs=None) -> db.Bag:
         if input_bag.npartitions >= self.partitions:
