@@ -229,6 +229,24 @@ def test_run_inference_loads_its_model_once_per_worker_process(cluster, tmp_path
     assert len(pids) == len(set(pids)) <= 2
 
 
+def test_a_flatten_and_a_shuffle_after_it_stay_within_the_partition_bound():
+    """A Flatten adds up its inputs' partitions and dask's task shuffle makes ~n² tasks for n partitions: four
+    Creates of 1,000 elements (32 partitions) grouped made ~1,400 tasks; bounded to 8 partitions, ~200."""
+    from apache_beam.runners.dask.overrides import dask_overrides
+
+    from newsbeam.pipelines.dask_runner import _BagVisitor
+
+    pipeline = beam.Pipeline(runner=ExactDaskRunner())
+    parts = tuple(pipeline | f"Create{i}" >> beam.Create(range(1000)) for i in range(4))
+    parts | beam.Flatten() | beam.Map(lambda n: (n % 10, n)) | beam.GroupByKey()
+    pipeline.replace_all(dask_overrides())
+    visitor = _BagVisitor({}, partitions=8)
+    pipeline.visit(visitor)
+    (bag,) = visitor.leaves()  # the grouped values
+    assert bag.npartitions <= 8
+    assert len(bag.__dask_graph__()) < 400
+
+
 def test_windowing_other_than_global_is_refused(cluster):
     def build(p):
         p | beam.Create([1, 2]) | beam.WindowInto(window.FixedWindows(60)) | beam.Map(print)
