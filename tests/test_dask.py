@@ -20,16 +20,15 @@ import time
 import uuid
 
 import apache_beam as beam
+import distributed
 import pyarrow.dataset as ds
 import pytest
 from apache_beam.ml.inference.base import ModelHandler, RunInference
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.transforms import window
 
-distributed = pytest.importorskip("distributed")
-
-from newsbeam.cli import main  # noqa: E402
-from newsbeam.pipelines.dask_runner import ExactDaskRunner  # noqa: E402
+from newsbeam.cli import main
+from newsbeam.pipelines.dask_runner import ExactDaskRunner
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "newsbeam" / "data" / "samples"
