@@ -145,12 +145,12 @@ def expand(spec: SourceSpec, exclude: str | None = None, skipped: list[str] | No
     for metadata in matches:
         name = pathlib.PurePosixPath(metadata.path).name
         location = file_identity(metadata.path)
-        if name.startswith((".", "_")) or (skipped and _inside(location, skipped)):
+        if name.startswith((".", "_")) or (excluded and _inside(location, excluded)):
             continue
         kind = kind_from_name(metadata.path)
         if is_folder and kind is None:
             if skipped is not None:
-                skipped.append(metadata.path)
+                skipped.append(location)
             continue  # inside a folder, only files we recognise by name
         inputs[location] = _input(spec, location, kind)
     if not inputs:
