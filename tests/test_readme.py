@@ -136,7 +136,7 @@ def test_duckdb_place_queries(workdir, monkeypatch):
     name, latitude, longitude = connection.sql(
         "SELECT p.name, p.latitude, p.longitude FROM read_parquet('out/articles/**/*.parquet', hive_partitioning = "
         "true), unnest(places) AS t(p) WHERE p.feature = 'city' LIMIT 1"
-    ).fetchone()
+    ).fetchall()[0]
     moved = nearby.replace("49.98", repr(latitude)).replace("36.25", repr(longitude))
     near = connection.sql(moved).fetchall()
     assert (name, 0.0) in {(row[3], row[4]) for row in near} and all(row[4] <= 100 for row in near)

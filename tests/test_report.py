@@ -86,7 +86,7 @@ def test_html_report_renders_every_chart_in_chromium(dataset, tmp_path, capsys):
     assert SAMPLE_CHARTS <= set(page.charts), sorted(page.charts)
     assert int(page.charts["articles-by-language"]["data-marks"]) == 8  # (day, language) pairs of the 9 articles
     assert int(page.charts["runs-written"]["data-marks"]) == 2  # written by the first run, failures of the second
-    for text in ("Rijkswaterstaat", "bad_json", "wire.jsonl", "LOC entities", "articles per day",
+    for text in ("Rijkswaterstaat", "bad_json", "wire.jsonl", "Places mentioned", "articles per day",
                  "publication day (UTC)", "mean sentiment (-1 to 1)", "duration (s)"):  # fmt: skip
         assert text in markup, text
     png = screenshot(report, tmp_path / "report.png")
@@ -140,21 +140,27 @@ def _synthetic_article(i: int, day: dt.datetime) -> dict:
     }  # fmt: skip
 
 
-PLACE = pa.struct([("name", pa.string()), ("lat", pa.float64()), ("lon", pa.float64()), ("country", pa.string())])
+def _schema_1_0() -> pa.Schema:
+    """The articles schema before sentiment shares and places (1.0)."""
+    newer = ("places", "countries", "sentiment_negative_share", "sentiment_positive_share")
+    fields = [field for field in ARTICLE_SCHEMA if field.name not in newer]
+    entity = ARTICLE_SCHEMA.field("entities").type.value_type
+    old_entity = pa.struct([f for f in entity if f.name != "place_id"])
+    return pa.schema([f.with_type(pa.list_(old_entity)) if f.name == "entities" else f for f in fields])
 
 
 def test_places_with_coordinates_are_drawn_on_a_world_map(tmp_path, capsys):
     """A dataset whose articles carry `places` (with coordinates) and `sentiment_negative_share`."""
-    schema = ARTICLE_SCHEMA.append(pa.field("places", pa.list_(PLACE))).append(
-        pa.field("sentiment_negative_share", pa.float32())
-    )
-    cities = [("Amsterdam", 52.37, 4.90, "NL"), ("Lagos", 6.52, 3.38, "NG"), ("Lima", -12.05, -77.04, "PE")]
+    schema = ARTICLE_SCHEMA
+    cities = [("Amsterdam", 52.37, 4.90, "NL", 2759794), ("Lagos", 6.52, 3.38, "NG", 2332459),
+              ("Lima", -12.05, -77.04, "PE", 3936456)]  # fmt: skip
     for day_number in range(3):
         day = dt.datetime(2024, 5, 1 + day_number, 6, tzinfo=dt.timezone.utc)
         rows = [_synthetic_article(10 * day_number + i, day) for i in range(10)]
         for i, row in enumerate(rows):
-            name, lat, lon, country = cities[i % 3]
-            row["places"] = [{"name": name, "lat": lat, "lon": lon, "country": country}]
+            name, lat, lon, country, geonames_id = cities[i % 3]
+            row["places"] = [{"geonames_id": geonames_id, "name": name, "country_code": country, "feature": "city",
+                              "latitude": lat, "longitude": lon, "mentions": 1}]  # fmt: skip
             row["sentiment_negative_share"] = 0.1 * (i % 4)
         folder = tmp_path / "out" / "articles" / f"date={day:%Y-%m-%d}" / "lang=en"
         folder.mkdir(parents=True)
@@ -174,10 +180,9 @@ def test_older_and_newer_files_side_by_side(tmp_path, capsys):
     plain_day = dt.datetime(2024, 5, 1, 6, tzinfo=dt.timezone.utc)
     folder = tmp_path / "out" / "articles" / "date=2024-05-01" / "lang=en"
     folder.mkdir(parents=True)
-    pq.write_table(pa.Table.from_pylist([_synthetic_article(1, plain_day)], schema=ARTICLE_SCHEMA), folder / "part-a-00000.parquet")
-    newer = ARTICLE_SCHEMA.append(pa.field("sentiment_negative_share", pa.float32()))
+    pq.write_table(pa.Table.from_pylist([_synthetic_article(1, plain_day)], schema=_schema_1_0()), folder / "part-a-00000.parquet")
     row = {**_synthetic_article(2, plain_day), "sentiment_negative_share": 0.5}
-    pq.write_table(pa.Table.from_pylist([row], schema=newer), folder / "part-b-00000.parquet")
+    pq.write_table(pa.Table.from_pylist([row], schema=ARTICLE_SCHEMA), folder / "part-b-00000.parquet")
     assert main(["report", str(tmp_path / "out"), "--format", "text"]) == 0
     assert "articles: 2 in 1 language from 2 sources" in capsys.readouterr().out
 

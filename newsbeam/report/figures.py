@@ -168,26 +168,18 @@ class _Queries:
         return trends
 
     def places(self, columns: dict[str, str]) -> tuple[list[dict], bool, str]:
-        """Top places: from a `places` column when there is one (with coordinates if it has them), else
-        the LOC entities."""
-        kind = columns.get("places", "")
-        fields = dict(re.findall(r'"?(\w+)"? (VARCHAR|DOUBLE|FLOAT|DECIMAL\([\d,]+\)|INTEGER|BIGINT)', kind))
-        name = next((f for f in ("name", "text", "place") if f in fields), None)
-        lat = next((f for f in ("lat", "latitude") if f in fields), None)
-        lon = next((f for f in ("lon", "lng", "longitude") if f in fields), None)
-        if kind.startswith("STRUCT") and kind.endswith("[]") and name:
-            coordinates = bool(lat and lon)
-            extra = f", avg(p.{lat})::DOUBLE, avg(p.{lon})::DOUBLE" if coordinates else ""
+        """Top places: from the `places` column (schema 1.2: one entry per GeoNames place and article, with its
+        mentions and coordinates) when the dataset has it, else the LOC entities."""
+        if "places" in columns:
             rows = self.dataset.rows(
-                f"SELECT p.{name} AS place, count(*) AS n{extra} FROM articles, unnest(places) AS t(p) "
-                f"WHERE p.{name} IS NOT NULL GROUP BY place ORDER BY n DESC, place LIMIT {TOP_PLACES}"
+                "SELECT any_value(p.name) AS place, sum(p.mentions)::BIGINT AS n, avg(p.latitude)::DOUBLE, "
+                "avg(p.longitude)::DOUBLE FROM articles, unnest(places) AS t(p) WHERE p.name IS NOT NULL "
+                "GROUP BY coalesce(p.geonames_id::VARCHAR, p.name) "
+                f"ORDER BY n DESC, place LIMIT {TOP_PLACES}"
             )
-            keys = ("name", "mentions", "lat", "lon") if coordinates else ("name", "mentions")
-            return [dict(zip(keys, row)) for row in rows], coordinates, "places"
-        if kind == "VARCHAR[]":
-            rows = self.dataset.rows("SELECT p, count(*) AS n FROM articles, unnest(places) AS t(p) "
-                                     f"GROUP BY p ORDER BY n DESC, p LIMIT {TOP_PLACES}")  # fmt: skip
-            return [{"name": p, "mentions": n} for p, n in rows], False, "places"
+            places = [dict(zip(("name", "mentions", "lat", "lon"), row)) for row in rows]
+            coordinates = bool(places) and all(p["lat"] is not None and p["lon"] is not None for p in places)
+            return places, coordinates, "places"
         rows = self.dataset.rows("SELECT text, count(*) AS n FROM entities "
                                  f"WHERE label = 'LOC' GROUP BY ALL ORDER BY n DESC, text LIMIT {TOP_PLACES}")  # fmt: skip
         return [{"name": p, "mentions": n} for p, n in rows], False, "LOC entities"
