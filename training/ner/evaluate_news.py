@@ -218,6 +218,7 @@ def main():
     parser.add_argument("--official", nargs="*", help="official pipelines (default: all installed)")
     parser.add_argument("--langs", nargs="+", default=list(prepare.LANGS), choices=prepare.LANGS)
     parser.add_argument("--out-dir", default=str(HERE))
+    parser.add_argument("--sets", nargs="+", help="only these test sets (e.g. gold uner), no speed run")
     args = parser.parse_args()
 
     ours = dict(m.split("=", 1) for m in args.model)
@@ -231,7 +232,8 @@ def main():
     tokenizer_nlp = news_tokenizer.blank()
     report = {"ours": list(ours), "models": models, "scores": {},
               "set_order": list(GOLD_SETS) + ["wikiann", "europeana"]}
-    sets = test_sets(args.data_dir, args.langs)
+    sets = {k: v for k, v in test_sets(args.data_dir, args.langs).items()
+            if not args.sets or k[0] in args.sets}
     for (key, lang), (records, labels) in sets.items():
         texts, gold = evaluate.gold_sets(tokenizer_nlp, records)
         by_model = {}
@@ -246,6 +248,9 @@ def main():
         demonyms = set().union(*conventions.DEMONYMS.values())
         report["sample"] = {n: check_sample(pipelines[n], args.sample, args.expected, demonyms)
                             for n in ours}
+    if args.sets:
+        print(json.dumps(report.get("sample"), ensure_ascii=False)[:3000])
+        return
     speed_texts = [r["text"] for r in prepare.europeana_records(args.data_dir, "fr", "test")]
     report["speed_words"] = sum(len(t.split()) for t in speed_texts)
     speed = {n: (p, None) for n, p in pipelines.items() if n in ours or models[n]["lang"] == "fr"}
