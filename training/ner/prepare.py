@@ -40,7 +40,7 @@ from spacy.tokens import DocBin
 import news_tokenizer
 
 LANGS = ("nl", "en", "fr", "de")
-LABELS = {"PER", "ORG", "LOC"}
+LABELS = {"PER", "ORG", "LOC", "MISC"}
 EUROPEANA = {
     "nl": ["enp_NL.kb.bio"],
     "fr": ["enp_FR.bnf.bio"],

@@ -31,7 +31,7 @@ import spacy
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-VERSION = "0.2.0"
+VERSION = "0.3.0"
 SOURCES = [
     {"name": "WikiANN (XTREME split)",
      "url": "https://github.com/davidsbatista/NER-datasets",
@@ -41,40 +41,71 @@ SOURCES = [
      "url": "https://github.com/EuropeanaNewspapers/ner-corpora",
      "license": "CC0 1.0",
      "author": "Europeana Newspapers project"},
+    {"name": "GermEval 2014 NER (dev and test files; de)",
+     "url": "https://sites.google.com/site/germeval2014ner/",
+     "license": "CC BY 4.0",
+     "author": "Benikova et al. 2014, NoSta-D Named Entity Annotation for German, LREC"},
+    {"name": "Wikigold (en)", "url": "https://figshare.com/articles/dataset/5462500",
+     "license": "CC BY 4.0",
+     "author": "Balasuriya et al. 2009, Named Entity Recognition in Wikipedia"},
+    {"name": "GUM: academic, bio, court, interview, news, voyage (en)",
+     "url": "https://github.com/amir-zeldes/gum",
+     "license": "annotations CC BY 4.0; texts CC BY 4.0, CC BY 2.5 (Wikinews), CC BY-SA 3.0 (Wikipedia, Wikivoyage)",
+     "author": "Zeldes 2017, The GUM Corpus, Language Resources and Evaluation"},
+    {"name": "Universal NER: English EWT (dev, test), German PUD",
+     "url": "https://www.universalner.org/",
+     "license": "CC BY-SA 4.0 (EWT), CC BY-SA 3.0 (PUD)",
+     "author": "Mayhew et al. 2024, Universal NER, NAACL"},
+    {"name": "Legal Entity Recognition (German court decisions; 3,500 sentences)",
+     "url": "https://github.com/elenanereiss/Legal-Entity-Recognition",
+     "license": "CC BY 4.0",
+     "author": "Leitner et al. 2019, Fine-grained Named Entity Recognition in Legal Documents"},
 ]
+LICENSE = ("CC BY-SA 4.0 (WikiANN and Wikipedia-derived texts are CC BY-SA 3.0, UNER EWT CC BY-SA 4.0; "
+           "other sources CC BY 4.0, CC BY 2.5 or CC0; see sources)")
 CHECK_TEXTS = [
     "Oekraïne heeft nu ook de grens met Rusland bereikt, volgens Oleh Synjehoebov, "
     "meldt AP. “Zeker een tactische overwinning”, zegt Dick Zandee van het Clingendael-instituut.",
     "Emmanuel Macron a reçu à l’Élysée le chancelier Olaf Scholz et des représentants de l’OTAN.",
     "Angela Merkel sprach am Montag in Berlin mit Vertretern der Europäischen Union.",
     "Reuters reported that Microsoft will open an office in Amsterdam, said Satya Nadella.",
+    "Het Kremlin reageerde op de Britse en Russische berichten.",
 ]
 README = """# {title} {version}
 
 {scope} named-entity recognizer for newsbeam: labels
-PER, ORG, LOC. A spaCy {spacy_version} pipeline (`tok2vec` CNN with hash
-embeddings + transition-based `ner`), no word vectors; load it with
-`spacy.load(path)`. It tokenises raw text itself (curly quotes, hyphenated
-compounds and French elisions such as `l’Ukraine` are split).
+PER, ORG, LOC, MISC, following the news conventions of CoNLL-2002/2003
+(nationalities, demonyms and language adjectives such as `Russische`,
+`deutsche`, `américain` are MISC; the training data also tags a seat of
+government standing for the government, `het Kremlin`, `the White House`, as
+ORG, but the model still tags `Kremlin` LOC). A spaCy {spacy_version}
+pipeline (`tok2vec` CNN with hash embeddings + transition-based `ner`), no word
+vectors; load it with `spacy.load(path)`. It tokenises raw text itself (curly
+quotes, hyphenated compounds and French elisions such as `l’Ukraine` are split).
 
 ## Training data and licences
+Fine-tuned from newsbeam_ner 0.2.0 (WikiANN + Europeana, PER/ORG/LOC) on:
+- hand-annotated gold, 80 % of each corpus by contiguous blocks (10 % dev,
+  10 % held-out test): GermEval 2014 dev+test files (de, CC BY 4.0), Universal
+  NER German PUD (CC BY-SA 3.0) and English EWT dev+test (CC BY-SA 4.0),
+  Wikigold (en, CC BY 4.0), GUM academic/bio/court/interview/news/voyage (en;
+  annotations CC BY 4.0, texts CC BY 4.0, CC BY 2.5, CC BY-SA 3.0);
+- 3,500 sentences of German court decisions (Legal Entity Recognition,
+  Leitner et al. 2019, CC BY 4.0);
 - WikiANN (Pan et al. 2017, "Cross-lingual Name Tagging and Linking for 282
-  Languages", ACL), Wikipedia-derived silver labels, XTREME split as
-  redistributed by davidsbatista/NER-datasets: nl, en, fr, de train (20k
-  sentences each) plus the dev sentences after the first 1,500 per language
-  (8.5k each; the first 1,500 pick the checkpoint, test is never trained on).
-  Attribution: Wikipedia contributors and the paper; Wikipedia text is
-  CC BY-SA 3.0.
-- Europeana Newspapers NER corpora (KB nl, BnF fr, LFT/ONB/SBB de), CC0 1.0:
-  historic newspapers with OCR noise; 80 % of the text (by position) for
-  training, 10 % dev, 10 % test.
+  Languages", ACL; Wikipedia-derived silver labels, XTREME split as
+  redistributed by davidsbatista/NER-datasets), the first 10,000 train
+  sentences of nl, en, fr, de; Wikipedia text is CC BY-SA 3.0;
+- Europeana Newspapers NER corpora (KB nl, BnF fr, LFT/ONB/SBB de), CC0 1.0,
+  the same 80 % positional train split as 0.2.0.
+Every corpus is relabelled to the conventions above by curated word lists
+(`training/ner/conventions.py`). The model folder is under CC BY-SA 4.0.
 
 ## Provenance
 Built by `training/ner/train.py` and `training/ner/ship.py` in the newsbeam
 repository; `provenance.json` here lists the sha256 of every data file, the
 config, the seed and the commands. Scores: `training/ner/EVALUATION.md`.
 """
-
 
 def strip_training_only(dest):
     """Remove the before_init callback from the shipped config and prune strings."""
@@ -86,7 +117,7 @@ def strip_training_only(dest):
     text = re.sub(r'^source = ".*"$', "source = null", text, count=1, flags=re.M)
     config.write_text(text, encoding="utf-8")
     strings = dest / "vocab" / "strings.json"
-    kept = [s for s in json.loads(strings.read_text(encoding="utf-8")) if s in ("PER", "ORG", "LOC")]
+    kept = [s for s in json.loads(strings.read_text(encoding="utf-8")) if s in ("PER", "ORG", "LOC", "MISC")]
     strings.write_text(json.dumps(kept), encoding="utf-8")
 
 
@@ -110,8 +141,9 @@ def main():
     trained.meta.update({
         "name": f"newsbeam_ner_{args.lang}" if args.lang else "newsbeam_ner",
         "lang": "xx", "version": args.version,
-        "description": f"{scope} PER/ORG/LOC NER for newsbeam news text.",
-        "license": "CC BY-SA 3.0 (WikiANN is Wikipedia-derived; Europeana data CC0)",
+        "description": f"{scope} PER/ORG/LOC/MISC NER for newsbeam news text "
+                       "(CoNLL conventions: nationalities and demonyms MISC).",
+        "license": LICENSE,
         "author": "newsbeam", "sources": SOURCES,
     })
     if dest.exists():

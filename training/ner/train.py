@@ -80,8 +80,10 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-prepare", action="store_true")
     parser.add_argument("--lang", help="one language only: corpus/<lang>/ (prepare.py --lang)")
+    parser.add_argument("--corpus", default=str(HERE / "corpus"),
+                        help="folder of the prepared DocBins (hashed into provenance.json)")
     args, overrides = parser.parse_known_args()  # the rest go to spacy train
-    data_dir, corpus = Path(args.data_dir).resolve(), HERE / "corpus"
+    data_dir, corpus = Path(args.data_dir).resolve(), Path(args.corpus).resolve()
     output = Path(args.output).resolve()
     commands = []
     if args.lang:
