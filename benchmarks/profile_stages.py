@@ -79,8 +79,8 @@ profiler = Profiler(interval=0.002)
 profiler.start()
 import newsbeam.cli
 code = newsbeam.cli.main(sys.argv[2:])
-session = profiler.stop()
-session.save(sys.argv[1])
+recording = profiler.stop()
+recording.save(sys.argv[1])
 print(json.dumps({"code": code}))
 """
 
@@ -125,12 +125,12 @@ def categorise(frame) -> str | None:
     return None
 
 
-def breakdown(session_path: str) -> tuple[dict, float, str, dict]:
+def breakdown(profile_path: str) -> tuple[dict, float, str, dict]:
     from pyinstrument.renderers import ConsoleRenderer
-    from pyinstrument.session import Session
+    from pyinstrument.session import Session  # pyinstrument's name for a saved profile
 
-    session = Session.load(session_path)
-    root = session.root_frame(trim_stem=False)
+    recording = Session.load(profile_path)
+    root = recording.root_frame(trim_stem=False)
     totals: dict[str, float] = {}
     top_functions: dict[str, float] = {}
 
@@ -146,7 +146,7 @@ def breakdown(session_path: str) -> tuple[dict, float, str, dict]:
                 walk(child, category)
 
     walk(root, None)
-    text = ConsoleRenderer(unicode=True, color=False, show_all=False, short_mode=False, time="seconds").render(session)
+    text = ConsoleRenderer(unicode=True, color=False, show_all=False, short_mode=False, time="seconds").render(recording)
     top = dict(sorted(top_functions.items(), key=lambda kv: -kv[1])[:40])
     return totals, sum(totals.values()), text, top
 
@@ -166,11 +166,11 @@ def main() -> None:
         subset = take_articles(args.corpus, args.articles, pathlib.Path(work) / "corpus.jsonl")
         if args.as_rss:
             subset = to_rss(subset, pathlib.Path(work) / "corpus.rss")
-        session_path = str(pathlib.Path(work) / "session.pyisession")
-        command = [sys.executable, "-c", CHILD, session_path, "ingest", "--source", str(subset),
+        profile_path = str(pathlib.Path(work) / "stages.pyisession")
+        command = [sys.executable, "-c", CHILD, profile_path, "ingest", "--source", str(subset),
                    "--output", str(pathlib.Path(work) / "out"), *[f"--ner-model={m}" for m in args.ner_model]]  # fmt: skip
         run = run_child(command)
-        totals, profiled, text, top = breakdown(session_path)
+        totals, profiled, text, top = breakdown(profile_path)
 
     profiled = sum(totals.values())
     ner = sum(v for k, v in totals.items() if k.startswith("NER: spaCy"))

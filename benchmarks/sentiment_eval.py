@@ -91,28 +91,30 @@ def method_for(language: str, scorer: SentimentScorer, candidates: pathlib.Path 
     return None
 
 
+def _scored(language: str, items, scorer, candidates):
+    """(method, texts, gold) for one language's test items, or None when the language has no method to score."""
+    method = method_for(language, scorer, candidates)
+    if method is None:
+        return None
+    return method, [i.text for i in items], [i.gold for i in items]
+
+
 def evaluate(data_dir: str, reference: str | None, candidates: pathlib.Path | None) -> dict:
     scorer = SentimentScorer()
     results: dict = {"split": {"seed": data.SEED, "news": data.NEWS_SPLIT}, "news": {}, "xed": {}}
     for language in ("en", "de"):
-        items = data.news(data_dir, language, "test")
-        texts, gold = [i.text for i in items], [i.gold for i in items]
-        method = method_for(language, scorer, candidates)
-        if method is None:
-            continue
-        name, band, scores = method
-        results["news"][language] = {
-            "method": name, "band": band, "shipped": three_class(labels(scores(texts), band), gold),
-            "replaced": three_class(labels(old_method(texts, language), OLD_BAND), gold),
-        }  # fmt: skip
+        scored = _scored(language, data.news(data_dir, language, "test"), scorer, candidates)
+        if scored is not None:
+            (name, band, scores), texts, gold = scored
+            results["news"][language] = {
+                "method": name, "band": band, "shipped": three_class(labels(scores(texts), band), gold),
+                "replaced": three_class(labels(old_method(texts, language), OLD_BAND), gold),
+            }  # fmt: skip
     for language in ("nl", "fr", "de", "en"):
-        items = data.xed(data_dir, language, "test")
-        texts, gold = [i.text for i in items], [i.gold for i in items]
-        method = method_for(language, scorer, candidates)
-        if method is None:
-            continue
-        name, band, scores = method
-        results["xed"][language] = {"method": name, **two_polarities(labels(scores(texts), band), gold)}
+        scored = _scored(language, data.xed(data_dir, language, "test"), scorer, candidates)
+        if scored is not None:
+            (name, band, scores), texts, gold = scored
+            results["xed"][language] = {"method": name, **two_polarities(labels(scores(texts), band), gold)}
     if reference:
         result = scorer.score(pathlib.Path(reference).read_text(encoding="utf-8"), "nl")
         results["reference"] = {"file": pathlib.Path(reference).name, "score": result.score, "label": result.label,
