@@ -359,6 +359,45 @@ def _ingest(output: pathlib.Path, inputs: pathlib.Path, run_id: str, *beam_args:
     return json.loads((output / "_runs" / f"{run_id}.json").read_text())
 
 
+def test_workers_load_a_run_s_models_ahead_with_the_launcher_s_allocator_settings(dask_processes):
+    from newsbeam.pipelines.dask_workers import start_loading_on_workers
+    from newsbeam.transforms.enrich.registry import ModelRegistry
+
+    def worker_state() -> dict:  # defined here, so that it travels by value to the workers
+        """On a worker: its allocator thresholds and what it has loaded, process-wide."""
+        from newsbeam.transforms.enrich import gazetteer, ner
+        from newsbeam.transforms.normalise import detector_process
+
+        return {
+            "trim": os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+            "mmap": os.environ.get("MALLOC_MMAP_THRESHOLD_"),
+            "pipelines": len(ner._LOADED),
+            "gazetteer": gazetteer._LOADED is not None,
+            "helpers": sum(not helper.broken for helper in detector_process._HELPERS.values()),
+        }
+
+    models = ModelRegistry().resolve_all()
+    options = PipelineOptions(["--runner", "dask", f"--dask_client_address={dask_processes}"])
+    with distributed.Client(dask_processes, timeout=60) as client:
+        assert set(client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()) <= {"65536", str(256 * 1024 * 1024)}
+        assert start_loading_on_workers(options, ("en", "de", "fr", "nl"), "refined", models) == 2
+        deadline = time.monotonic() + 120
+        while True:
+            states = list(client.run(worker_state).values())
+            if all(state["gazetteer"] for state in states) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    for state in states:  # Dask's nanny gave each worker a trim threshold of 64 KiB; newsbeam's replace it
+        assert state["trim"] == str(256 * 1024 * 1024) and state["mmap"] == str(8 * 1024 * 1024)
+        assert state["pipelines"] == len(set(models.values())) and state["gazetteer"] and state["helpers"] == 1
+
+
+def test_loading_ahead_needs_a_cluster_address():
+    from newsbeam.pipelines.dask_workers import start_loading_on_workers
+
+    assert start_loading_on_workers(PipelineOptions(["--runner", "dask"]), ("en",), "refined", {}) == 0
+
+
 def test_ingest_on_dask_processes_equals_the_direct_runner(dask_processes, tmp_path):
     inputs = tmp_path / "articles.jsonl"
     inputs.write_text("\n".join(_articles(200)) + "\n", encoding="utf-8")

@@ -217,6 +217,14 @@ def _local_detector(config: IngestConfig, options: PipelineOptions) -> str | Non
     return start_helper_early(config.languages, config.language_detection)
 
 
+def _remote_loading(config: IngestConfig, options: PipelineOptions) -> None:
+    """Ask a Dask cluster's workers to load the run's models while this process plans the pipeline."""
+    if options.view_as(StandardOptions).runner == "dask":
+        from newsbeam.pipelines.dask_workers import start_loading_on_workers
+
+        start_loading_on_workers(options, config.languages, config.language_detection, config.models)
+
+
 def _run_in_chunks(config: IngestConfig, options: PipelineOptions):
     """Stage the file sources, then one pipeline per chunk (and one for feed URLs, first); returns the
     last result, the pending counts files and the number of chunks."""
@@ -251,6 +259,7 @@ def run_ingest(config: IngestConfig, options: PipelineOptions) -> dict:
     """
     began = time.monotonic()
     _local_detector(config, options)  # lingua builds while the input is staged and the pipeline planned
+    _remote_loading(config, options)  # and on a Dask cluster, each worker's models
     if config.chunk_size and not config.dry_run and not all(spec.is_url for spec in config.sources):
         result, pending, chunks = _run_in_chunks(config, options)
     else:
