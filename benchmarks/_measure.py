@@ -92,20 +92,45 @@ def _pss_kib(pid: int) -> int:
     return 0
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of one process so far (/proc/PID/stat), 0 when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
 class TreeSampler(threading.Thread):
-    """Peak summed RSS (every `interval`) and PSS (every `pss_every` samples) of a process tree."""
+    """Peak summed RSS (every `interval`) and PSS (every `pss_every` samples) of a process tree, and the CPU
+    seconds its processes used (as last sampled: a process that ends loses at most `interval` of it)."""
 
     def __init__(self, pid: int, interval: float = 0.5, pss_every: int = 4):
         super().__init__(daemon=True)
         self.pid, self.interval, self.pss_every = pid, interval, pss_every
         self.peak_rss = self.peak_pss = 0
         self.peak_processes = 0
+        self._cpu: dict[int, float] = {}
         self._halt = threading.Event()
+
+    @property
+    def cpu_seconds(self) -> float:
+        return sum(self._cpu.values())
+
+    def cpu_mark(self) -> float:
+        """The tree's CPU seconds now, to subtract from a later reading (a worker's CPU before a run)."""
+        return sum(_cpu_seconds(pid) for pid in _tree(self.pid))
 
     def run(self):
         tick = 0
         while not self._halt.is_set():
             pids = _tree(self.pid)
+            for pid in pids:
+                self._cpu[pid] = max(self._cpu.get(pid, 0.0), _cpu_seconds(pid))
             self.peak_rss = max(self.peak_rss, sum(map(_rss_kib, pids)))
             if tick % self.pss_every == 0:
                 self.peak_pss = max(self.peak_pss, sum(map(_pss_kib, pids)))

@@ -5,7 +5,9 @@ for English (the floor, as in `pipeline_vs_spacy.py`), `newsbeam ingest` on the 
 for 1 and 2 workers: a `dask scheduler` and N `dask worker --nthreads 1` processes started here, `newsbeam
 ingest --runner dask` submitted to them, the cluster stopped. A Dask figure's `seconds_with_startup` runs from
 starting the scheduler to the end of the ingest (workers load their models during the run, so that is in the
-ingest time too); `worker_peak_pss_mib` sums the workers' and their language-detector helpers' peaks.
+ingest time too); `worker_peak_pss_mib` sums the workers' and their language-detector helpers' peaks, and
+`worker_cpu_seconds` their CPU during the ingest; `cores_busy` adds the launcher's and divides by the ingest's
+wall time: how many of the machine's cores the run kept busy on average.
 
     python benchmarks/dask_scaling.py /work/shared/data/corpora/reuters21578.jsonl --articles 3000
 """
@@ -63,10 +65,16 @@ class DaskCluster:
         with Client(self.address, timeout=120) as client:
             client.wait_for_workers(len(self.workers), timeout=300)
 
-    def stop(self) -> int:
-        """Stop every process; the workers' summed peak PSS (MiB), nannies and detector helpers included."""
+    def cpu_seconds(self) -> float:
+        """CPU seconds the workers' process trees (nannies and detector helpers included) have used so far."""
+        return sum(sampler.cpu_mark() for sampler in self.samplers)
+
+    def stop(self) -> tuple[int, float]:
+        """Stop every process; the workers' summed peak PSS (MiB) and CPU seconds, nannies and detector helpers
+        included (CPU as last sampled, before the processes are stopped)."""
         for sampler in self.samplers:
             sampler.stop()
+        cpu = sum(sampler.cpu_seconds for sampler in self.samplers)
         for process in reversed(self.processes):
             process.terminate()
         for process in self.processes:
@@ -74,7 +82,7 @@ class DaskCluster:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
-        return round(sum(sampler.peak_pss for sampler in self.samplers) / 1024)
+        return round(sum(sampler.peak_pss for sampler in self.samplers) / 1024), cpu
 
 
 def dask_run(subset: pathlib.Path, work: pathlib.Path, workers: int) -> dict:
@@ -85,15 +93,20 @@ def dask_run(subset: pathlib.Path, work: pathlib.Path, workers: int) -> dict:
         cluster.wait_for_workers()
         ready = time.perf_counter() - started
         output = work / f"out-dask-{workers}"
+        cpu_before = cluster.cpu_seconds()
         run, summary = run_ingest(subset, output, [], ["--runner", "dask", f"--dask_client_address={cluster.address}"])
         facts = dataset_facts(output)
     finally:
-        worker_pss = cluster.stop()
+        worker_pss, worker_cpu = cluster.stop()
+    worker_cpu -= cpu_before
     return {
         "workers": workers,
         "cluster_ready_seconds": round(ready, 2),
         "seconds_with_startup": round(ready + run["seconds"], 2),
         "worker_peak_pss_mib": worker_pss,
+        # during the ingest: the workers' trees, and with the launcher's the cores the run kept busy on average
+        "worker_cpu_seconds": round(worker_cpu, 1),
+        "cores_busy": round((worker_cpu + run["cpu_seconds"]) / run["seconds"], 2),
         "launcher": without_output(run),
         "pipeline_seconds": summary["seconds"],
         "totals": summary["totals"],
