@@ -246,6 +246,48 @@ def test_a_flatten_and_a_shuffle_after_it_stay_within_the_partition_bound():
     assert len(bag.__dask_graph__()) < 400
 
 
+def _partition_sizes(build, label: str, partitions: int = 4) -> list[int]:
+    """Elements per partition of the PCollection labelled `label` in the pipeline `build(pipeline)` makes."""
+    from apache_beam.runners.dask.overrides import dask_overrides
+
+    from newsbeam.pipelines.dask_runner import _BagVisitor
+
+    pipeline = beam.Pipeline(runner=ExactDaskRunner())
+    build(pipeline)
+    pipeline.replace_all(dask_overrides())
+    visitor = _BagVisitor({}, partitions=partitions)
+    pipeline.visit(visitor)
+    (bag,) = [bag for pcoll, bag in visitor.bags.items() if pcoll.producer.full_label == label]
+    return bag.map_partitions(lambda elements: [len(list(elements))]).compute(scheduler="sync")
+
+
+def test_a_reshuffle_evens_out_partitions_it_already_has_enough_of():
+    """One file read by one task: Beam's DaskRunner (and a split into more partitions) leaves the records
+    where they are when the bag has enough partitions, so one worker normalises them all."""
+
+    def build(p):
+        files = p | beam.Create(range(8)) | "Files" >> beam.Reshuffle()  # four partitions, one with file 0
+        one_file = files | beam.FlatMap(lambda n: range(1000) if n == 0 else [])
+        one_file | "Spread" >> beam.Reshuffle() | "After" >> beam.Map(lambda n: n)
+
+    sizes = _partition_sizes(build, "After")
+    assert len(sizes) == 4 and sum(sizes) == 1000 and max(sizes) - min(sizes) <= 1
+
+
+def test_a_flatten_spreads_each_input_over_the_partitions():
+    """Flattening rows with URLs (none here) and rows without: concatenated neighbours gave half the
+    partitions nothing, and detection and NER ran on half the workers."""
+
+    def build(p):
+        numbers = p | beam.Create(range(8)) | beam.Reshuffle()  # four partitions
+        with_url = numbers | "WithUrl" >> beam.FlatMap(lambda n: [])
+        without_url = numbers | "WithoutUrl" >> beam.FlatMap(lambda n: range(100))
+        (with_url, without_url) | "Rows" >> beam.Flatten() | "After" >> beam.Map(lambda n: n)
+
+    sizes = _partition_sizes(build, "After")
+    assert len(sizes) == 4 and sum(sizes) == 800 and min(sizes) >= 150
+
+
 def test_windowing_other_than_global_is_refused(cluster):
     def build(p):
         p | beam.Create([1, 2]) | beam.WindowInto(window.FixedWindows(60)) | beam.Map(print)

@@ -15,12 +15,13 @@ loses or mixes data in several ways, each corrected here by a subclass or a repl
   partition, with a nested compute on the worker): here it is a dependency of the task, computed once;
 - DoFns are set up and torn down for every partition, so models load per bundle: here a worker process
   keeps set-up DoFn instances and reuses them across bundles, as Beam's SDK workers do;
-- `Reshuffle` is an identity, so everything downstream of a small `Create` stays in one partition on one
-  worker: `_ReshuffleOp` splits it into as many partitions as the cluster has threads times four;
+- `Reshuffle` is an identity, so everything downstream of a small `Create` (or of one large file read by
+  one task) stays in one partition on one worker: `_ReshuffleOp` deals the elements round-robin into as
+  many partitions as the cluster has threads times four;
 - a `Flatten` adds up its inputs' partitions and dask's task-based shuffle makes about n² tasks for n
   partitions, so a GroupByKey after a Flatten of a few PCollections becomes thousands of tiny tasks (9,000
   for newsbeam's graph on 100 articles): `_FlattenOp` and `_GroupByKeyOp` gather into that same number of
-  partitions at most.
+  partitions at most, each output taking every n-th input partition so that no input's rows crowd a few.
 
 Elements travel as plain values: timestamps and windows are not kept between transforms, so pipelines with
 non-global windowing are refused (`WindowInto` with another WindowFn) rather than run wrongly.
@@ -31,6 +32,7 @@ from __future__ import annotations
 import atexit
 import collections
 import dataclasses
+import operator
 import threading
 import typing as t
 import uuid
@@ -39,6 +41,8 @@ from contextlib import contextmanager
 import apache_beam as beam
 import dask
 import dask.bag as db
+from dask.base import tokenize
+from dask.highlevelgraph import HighLevelGraph
 from apache_beam import pvalue
 from apache_beam.internal import pickler
 from apache_beam.pipeline import AppliedPTransform, PipelineVisitor
@@ -151,8 +155,24 @@ class _Repartitioning:
     partitions: int = 1
 
     def gathered(self, bag: db.Bag) -> db.Bag:
-        """`bag` with neighbouring partitions concatenated down to `partitions`, if it has more."""
-        return bag.repartition(npartitions=self.partitions) if bag.npartitions > self.partitions else bag
+        """`bag` in at most `partitions` partitions, partition i joining output i % `partitions`.
+
+        A Flatten's partitions are its inputs' one after the other; concatenating neighbours (dask's
+        `repartition`) would give the first outputs only the first input's rows, so an empty input (no
+        article with a URL) left half the partitions empty and half the workers idle downstream.
+        """
+        if bag.npartitions <= self.partitions:
+            return bag
+        name = "beam-gather-" + tokenize(bag, self.partitions)
+        layer = {
+            (name, j): (_concatenated, [(bag.name, i) for i in range(j, bag.npartitions, self.partitions)])
+            for j in range(self.partitions)
+        }
+        return db.Bag(HighLevelGraph.from_collections(name, layer, dependencies=[bag]), name, self.partitions)
+
+
+def _concatenated(parts: list) -> list:
+    return [element for part in parts for element in part]
 
 
 class _FlattenOp(_SingleOutput, _Repartitioning, upstream.Flatten):
@@ -182,12 +202,28 @@ class _IdentityOp(_SingleOutput, upstream.NoOp):
 
 
 class _ReshuffleOp(_SingleOutput, _Repartitioning, upstream.DaskBagOp):
-    """Reshuffle: the input split into more partitions, so that what follows spreads over the workers."""
+    """Reshuffle: the elements dealt round-robin into `partitions` partitions of (nearly) equal size, so that
+    what follows spreads over the workers however the input was split (one large file read by one task)."""
 
     def apply(self, input_bag: db.Bag, side_inputs=None) -> db.Bag:
-        if input_bag.npartitions >= self.partitions:
-            return input_bag
-        return input_bag.repartition(npartitions=self.partitions)
+        n, token = self.partitions, tokenize(input_bag, self.partitions)
+        dealt, picked, name = f"beam-deal-{token}", f"beam-dealt-{token}", f"beam-reshuffle-{token}"
+        layer = {}
+        for i in range(input_bag.npartitions):  # partition i starts dealing at output i, so small ones spread too
+            layer[(dealt, i)] = (_dealt, (input_bag.name, i), n, i)
+            for j in range(n):  # only its own share travels to each output
+                layer[(picked, i, j)] = (operator.getitem, (dealt, i), j)
+        for j in range(n):
+            layer[(name, j)] = (_concatenated, [(picked, i, j) for i in range(input_bag.npartitions)])
+        return db.Bag(HighLevelGraph.from_collections(name, layer, dependencies=[input_bag]), name, n)
+
+
+def _dealt(elements, outputs: int, first: int) -> list[list]:
+    """`elements` dealt into `outputs` lists like cards, the first to list `first`."""
+    hands: list[list] = [[] for _ in range(outputs)]
+    for number, element in enumerate(elements):
+        hands[(first + number) % outputs].append(element)
+    return hands
 
 
 @dataclasses.dataclass
