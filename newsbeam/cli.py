@@ -364,7 +364,8 @@ def _models(args) -> int:
     resolved = _resolve_models(registry)
     listing = {
         language: (
-            {"name": spec.name, "version": spec.version, "path": spec.resolved_path(), "candidates": registry.candidates(language)}
+            {"name": spec.name, "version": spec.version, "path": spec.resolved_path(), "labels": spec.ner_labels(),
+             "candidates": registry.candidates(language)}
             if (spec := resolved.get(language))
             else None
         )

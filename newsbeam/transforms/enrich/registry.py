@@ -46,6 +46,13 @@ class ModelSpec:
             return str(BUNDLED_PATH)
         return str(spacy.util.get_package_path(self.name))
 
+    def ner_labels(self) -> list[str]:
+        """The entity labels the pipeline predicts, from its meta.json (no model load)."""
+        meta_path = pathlib.Path(self.resolved_path()) / "meta.json"
+        if not meta_path.exists():
+            return []
+        return sorted(spacy.util.load_meta(meta_path).get("labels", {}).get("ner", []))
+
     def load(self, exclude=()):
         """Load the pipeline; `exclude` names components inference does not need."""
         target = self.name if self.path is None and self.name != BUNDLED_NAME else self.resolved_path()
