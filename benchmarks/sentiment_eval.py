@@ -29,7 +29,7 @@ import data  # noqa: E402
 
 from newsbeam.transforms.enrich.sentiment import SentimentScorer, _model  # noqa: E402
 from newsbeam.transforms.enrich.sentiment_lexicon import lexicon_features, pattern_lexicon  # noqa: E402
-from newsbeam.transforms.enrich.sentiment_model import read_model  # noqa: E402
+from newsbeam.transforms.enrich.sentiment_model import LABEL_ORDER, read_model  # noqa: E402
 
 LABELS = data.LABELS
 OLD_BAND = 0.05
@@ -81,14 +81,19 @@ def old_method(texts: list[str], language: str) -> list[float]:
 
 
 def method_for(language: str, scorer: SentimentScorer, candidates: pathlib.Path | None):
-    """(name, band, sentence scoring function) of the shipped method, else of the candidate model, else None."""
+    """(name, model, sentence labelling function) of the shipped method, else of the candidate model, else None."""
     if language in scorer.supported_languages:
-        return scorer.score("x", language).method, _model(language).band, lambda t: scorer.sentence_scores(t, language)
+        return scorer.score("x", language).method, _model(language), lambda t: label_names(
+            scorer.sentence_predictions(t, language)[1])
     path = candidates / f"model-{language}.npz" if candidates else None
     if path and path.is_file():
         model = read_model(path)
-        return f"candidate {path.name}, not shipped", model.band, model.scores
+        return f"candidate {path.name}, not shipped", model, lambda t: label_names(model.predict(t)[1])
     return None
+
+
+def label_names(classes) -> list[str]:
+    return [LABEL_ORDER[c] for c in classes]
 
 
 def _scored(language: str, items, scorer, candidates):
@@ -105,16 +110,17 @@ def evaluate(data_dir: str, reference: str | None, candidates: pathlib.Path | No
     for language in ("en", "de"):
         scored = _scored(language, data.news(data_dir, language, "test"), scorer, candidates)
         if scored is not None:
-            (name, band, scores), texts, gold = scored
+            (name, model, labelled), texts, gold = scored
             results["news"][language] = {
-                "method": name, "band": band, "shipped": three_class(labels(scores(texts), band), gold),
+                "method": name, "band": model.band, "sentence_label": "most probable class" if model.argmax else "band",
+                "shipped": three_class(labelled(texts), gold),
                 "replaced": three_class(labels(old_method(texts, language), OLD_BAND), gold),
             }  # fmt: skip
     for language in ("nl", "fr", "de", "en"):
         scored = _scored(language, data.xed(data_dir, language, "test"), scorer, candidates)
         if scored is not None:
-            (name, band, scores), texts, gold = scored
-            results["xed"][language] = {"method": name, **two_polarities(labels(scores(texts), band), gold)}
+            (name, _, labelled), texts, gold = scored
+            results["xed"][language] = {"method": name, **two_polarities(labelled(texts), gold)}
     if reference:
         result = scorer.score(pathlib.Path(reference).read_text(encoding="utf-8"), "nl")
         results["reference"] = {"file": pathlib.Path(reference).name, "score": result.score, "label": result.label,
@@ -133,7 +139,8 @@ def markdown(results: dict) -> str:
              "| --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
     for language, r in results["news"].items():
         s, old = r["shipped"], r["replaced"]
-        lines.append(f"| {language} | `{r['method']}` (band {r['band']}) | {s['n']} | {s['accuracy']} | {s['macro_f1']} | "
+        rule = "most probable class; article band" if r["sentence_label"] != "band" else "band"
+        lines.append(f"| {language} | `{r['method']}` ({rule} {r['band']}) | {s['n']} | {s['accuracy']} | {s['macro_f1']} | "
                      f"{s['majority']} ({s['majority_accuracy']}) | {old['accuracy']} / {old['macro_f1']} |")
     for language, r in results["news"].items():
         lines += ["", f"Confusion matrix, {language} (rows gold, columns predicted: negative, neutral, positive):", ""]
