@@ -16,8 +16,10 @@ Writes `benchmarks/results/sentiment.md` and `sentiment.json`. The split is `tra
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import pathlib
+import subprocess
 import sys
 
 import numpy as np
@@ -129,11 +131,24 @@ def evaluate(data_dir: str, reference: str | None, candidates: pathlib.Path | No
     return results
 
 
+def provenance(argv: list[str]) -> dict:
+    """When, by which command and at which commit the figures were made (`+changes`: tracked files other than
+    the results differed from it)."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=HERE, capture_output=True, text=True).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") + ("+changes" if git("status", "--porcelain", "--untracked-files=no", "--", ":/", ":!/benchmarks/results") else "")
+    return {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "command": " ".join(["python", "benchmarks/sentiment_eval.py", *argv]), "commit": commit}  # fmt: skip
+
+
 def markdown(results: dict) -> str:
+    made = results["made"]
     lines = ["# Sentiment: held-out figures", "",
              "Made by `benchmarks/sentiment_eval.py` on the `test` portion of the development data (seeded split "
              f"`{results['split']['seed']}`, 70/15/15 for news; XED: half dev, half test). Test was read once, "
              "after method, features and bands were fixed on train/dev.", "",
+             f"Measured {made['date']} at commit `{made['commit']}` by `{made['command']}`.", "",
              "## English and German news sentences (three classes)", "",
              "| language | method | n | accuracy | macro-F1 | majority (accuracy) | replaced method: accuracy / macro-F1 |",
              "| --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
@@ -166,7 +181,7 @@ def main() -> None:
     parser.add_argument("--candidates", type=pathlib.Path, help="folder of candidate model-<lang>.npz not shipped")
     parser.add_argument("--out", default=str(HERE / "results"))
     args = parser.parse_args()
-    results = evaluate(args.data_dir, args.reference, args.candidates)
+    results = {"made": provenance(sys.argv[1:]), **evaluate(args.data_dir, args.reference, args.candidates)}
     out = pathlib.Path(args.out)
     (out / "sentiment.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     (out / "sentiment.md").write_text(markdown(results), encoding="utf-8")
