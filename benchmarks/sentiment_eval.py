@@ -137,7 +137,8 @@ def provenance(argv: list[str]) -> dict:
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=HERE, capture_output=True, text=True).stdout.strip()
 
-    commit = git("rev-parse", "--short", "HEAD") + ("+changes" if git("status", "--porcelain", "--untracked-files=no", "--", ":/", ":!/benchmarks/results") else "")
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", ":/", ":!/benchmarks/results")
+    commit = git("rev-parse", "--short", "HEAD") + ("+changes" if changed else "")
     return {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "command": " ".join(["python", "benchmarks/sentiment_eval.py", *argv]), "commit": commit}  # fmt: skip
 

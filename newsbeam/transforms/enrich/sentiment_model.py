@@ -136,7 +136,7 @@ class LinearModel:
 
 
 def band_classes(scores: np.ndarray, band: float) -> np.ndarray:
-    """Class indices in `LABEL_ORDER` by the symmetric neutral band: positive at or above it, negative at or below minus it."""
+    """Class indices in `LABEL_ORDER` by the symmetric band: positive at or above it, negative at or below minus it."""
     return np.where(scores >= band, 2, np.where(scores <= -band, 0, 1))
 
 
