@@ -70,10 +70,11 @@ def design(items, language: str, bits: int, dense: str) -> scipy.sparse.csr_matr
     return scipy.sparse.csr_matrix((values, (rows, cols)), shape=(len(items), offset + 3))
 
 
-def fit(x, y: np.ndarray, l2: float) -> tuple[np.ndarray, np.ndarray]:
-    """Multinomial logistic regression, mean log-loss plus L2 on the weights, by L-BFGS."""
+def fit(x, y: np.ndarray, l2: float, sample_weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Multinomial logistic regression, mean (weighted) log-loss plus L2 on the weights, by L-BFGS."""
     n, d = x.shape
     onehot = np.eye(3)[y]
+    share = np.ones(n) if sample_weight is None else sample_weight / sample_weight.mean()
 
     def loss_and_gradient(flat):
         weights, bias = flat[: d * 3].reshape(d, 3), flat[d * 3 :]
@@ -81,8 +82,8 @@ def fit(x, y: np.ndarray, l2: float) -> tuple[np.ndarray, np.ndarray]:
         logits -= logits.max(axis=1, keepdims=True)
         p = np.exp(logits)
         p /= p.sum(axis=1, keepdims=True)
-        loss = -np.log(p[np.arange(n), y] + 1e-12).mean() + 0.5 * l2 * (weights**2).sum()
-        residual = (p - onehot) / n
+        loss = -(share * np.log(p[np.arange(n), y] + 1e-12)).mean() + 0.5 * l2 * (weights**2).sum()
+        residual = (p - onehot) * share[:, None] / n
         gradient = np.concatenate([np.asarray(x.T @ residual + l2 * weights).ravel(), residual.sum(axis=0)])
         return loss, gradient
 
@@ -101,7 +102,7 @@ def nb_ratios(grams: scipy.sparse.csr_matrix, y: np.ndarray) -> np.ndarray:
     return ratios
 
 
-def fit_nb_weighted(x, y: np.ndarray, n_grams: int, l2: float) -> tuple[np.ndarray, np.ndarray]:
+def fit_nb_weighted(x, y: np.ndarray, n_grams: int, l2: float, sample_weight: np.ndarray | None = None):
     """Logistic regression over [n-grams x ratio(negative) | x ratio(neutral) | x ratio(positive) | lexicon].
 
     Each block's weights times its ratios fold back into one weight per n-gram column, so the model ships and
@@ -110,7 +111,7 @@ def fit_nb_weighted(x, y: np.ndarray, n_grams: int, l2: float) -> tuple[np.ndarr
     grams, lexical = x[:, :n_grams], x[:, n_grams:]
     ratios = nb_ratios(grams, y)
     blocks = [grams.multiply(ratios[:, c][None, :]).tocsr() for c in range(3)]
-    weights, bias = fit(scipy.sparse.hstack([*blocks, lexical]).tocsr(), y, l2)
+    weights, bias = fit(scipy.sparse.hstack([*blocks, lexical]).tocsr(), y, l2, sample_weight)
     folded = sum(ratios[:, [c]] * weights[c * n_grams : (c + 1) * n_grams] for c in range(3))
     return np.vstack([folded, weights[3 * n_grams :]]), bias
 
