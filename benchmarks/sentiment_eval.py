@@ -16,8 +16,10 @@ Writes `benchmarks/results/sentiment.md` and `sentiment.json`. The split is `tra
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import pathlib
+import subprocess
 import sys
 
 import numpy as np
@@ -29,7 +31,7 @@ import data  # noqa: E402
 
 from newsbeam.transforms.enrich.sentiment import SentimentScorer, _model  # noqa: E402
 from newsbeam.transforms.enrich.sentiment_lexicon import lexicon_features, pattern_lexicon  # noqa: E402
-from newsbeam.transforms.enrich.sentiment_model import read_model  # noqa: E402
+from newsbeam.transforms.enrich.sentiment_model import LABEL_ORDER, read_model  # noqa: E402
 
 LABELS = data.LABELS
 OLD_BAND = 0.05
@@ -81,14 +83,19 @@ def old_method(texts: list[str], language: str) -> list[float]:
 
 
 def method_for(language: str, scorer: SentimentScorer, candidates: pathlib.Path | None):
-    """(name, band, sentence scoring function) of the shipped method, else of the candidate model, else None."""
+    """(name, model, sentence labelling function) of the shipped method, else of the candidate model, else None."""
     if language in scorer.supported_languages:
-        return scorer.score("x", language).method, _model(language).band, lambda t: scorer.sentence_scores(t, language)
+        return scorer.score("x", language).method, _model(language), lambda t: label_names(
+            scorer.sentence_predictions(t, language)[1])
     path = candidates / f"model-{language}.npz" if candidates else None
     if path and path.is_file():
         model = read_model(path)
-        return f"candidate {path.name}, not shipped", model.band, model.scores
+        return f"candidate {path.name}, not shipped", model, lambda t: label_names(model.predict(t)[1])
     return None
+
+
+def label_names(classes) -> list[str]:
+    return [LABEL_ORDER[c] for c in classes]
 
 
 def _scored(language: str, items, scorer, candidates):
@@ -105,16 +112,17 @@ def evaluate(data_dir: str, reference: str | None, candidates: pathlib.Path | No
     for language in ("en", "de"):
         scored = _scored(language, data.news(data_dir, language, "test"), scorer, candidates)
         if scored is not None:
-            (name, band, scores), texts, gold = scored
+            (name, model, labelled), texts, gold = scored
             results["news"][language] = {
-                "method": name, "band": band, "shipped": three_class(labels(scores(texts), band), gold),
+                "method": name, "band": model.band, "sentence_label": "most probable class" if model.argmax else "band",
+                "shipped": three_class(labelled(texts), gold),
                 "replaced": three_class(labels(old_method(texts, language), OLD_BAND), gold),
             }  # fmt: skip
     for language in ("nl", "fr", "de", "en"):
         scored = _scored(language, data.xed(data_dir, language, "test"), scorer, candidates)
         if scored is not None:
-            (name, band, scores), texts, gold = scored
-            results["xed"][language] = {"method": name, **two_polarities(labels(scores(texts), band), gold)}
+            (name, _, labelled), texts, gold = scored
+            results["xed"][language] = {"method": name, **two_polarities(labelled(texts), gold)}
     if reference:
         result = scorer.score(pathlib.Path(reference).read_text(encoding="utf-8"), "nl")
         results["reference"] = {"file": pathlib.Path(reference).name, "score": result.score, "label": result.label,
@@ -123,17 +131,32 @@ def evaluate(data_dir: str, reference: str | None, candidates: pathlib.Path | No
     return results
 
 
+def provenance(argv: list[str]) -> dict:
+    """When, by which command and at which commit the figures were made (`+changes`: tracked files other than
+    the results differed from it)."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=HERE, capture_output=True, text=True).stdout.strip()
+
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", ":/", ":!/benchmarks/results")
+    commit = git("rev-parse", "--short", "HEAD") + ("+changes" if changed else "")
+    return {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "command": " ".join(["python", "benchmarks/sentiment_eval.py", *argv]), "commit": commit}  # fmt: skip
+
+
 def markdown(results: dict) -> str:
+    made = results["made"]
     lines = ["# Sentiment: held-out figures", "",
              "Made by `benchmarks/sentiment_eval.py` on the `test` portion of the development data (seeded split "
              f"`{results['split']['seed']}`, 70/15/15 for news; XED: half dev, half test). Test was read once, "
              "after method, features and bands were fixed on train/dev.", "",
+             f"Measured {made['date']} at commit `{made['commit']}` by `{made['command']}`.", "",
              "## English and German news sentences (three classes)", "",
              "| language | method | n | accuracy | macro-F1 | majority (accuracy) | replaced method: accuracy / macro-F1 |",
              "| --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
     for language, r in results["news"].items():
         s, old = r["shipped"], r["replaced"]
-        lines.append(f"| {language} | `{r['method']}` (band {r['band']}) | {s['n']} | {s['accuracy']} | {s['macro_f1']} | "
+        rule = "most probable class; article band" if r["sentence_label"] != "band" else "band"
+        lines.append(f"| {language} | `{r['method']}` ({rule} {r['band']}) | {s['n']} | {s['accuracy']} | {s['macro_f1']} | "
                      f"{s['majority']} ({s['majority_accuracy']}) | {old['accuracy']} / {old['macro_f1']} |")
     for language, r in results["news"].items():
         lines += ["", f"Confusion matrix, {language} (rows gold, columns predicted: negative, neutral, positive):", ""]
@@ -159,7 +182,7 @@ def main() -> None:
     parser.add_argument("--candidates", type=pathlib.Path, help="folder of candidate model-<lang>.npz not shipped")
     parser.add_argument("--out", default=str(HERE / "results"))
     args = parser.parse_args()
-    results = evaluate(args.data_dir, args.reference, args.candidates)
+    results = {"made": provenance(sys.argv[1:]), **evaluate(args.data_dir, args.reference, args.candidates)}
     out = pathlib.Path(args.out)
     (out / "sentiment.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     (out / "sentiment.md").write_text(markdown(results), encoding="utf-8")

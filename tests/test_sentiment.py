@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from newsbeam.transforms.enrich.sentiment import MAX_CHARS, Sentiment, SentimentScorer, _model, _sentences, label_for
+from newsbeam.transforms.enrich.sentiment_model import LABEL_ORDER, LinearModel
 
 
 @pytest.fixture(scope="module")
@@ -131,12 +132,12 @@ def test_text_without_sentiment_words_is_neutral(scorer):
 
 def test_language_tags_are_normalised(scorer):
     assert scorer.score("Het resultaat is goed.", "nl-BE") == scorer.score("Het resultaat is goed.", "nl")
-    assert scorer.score("The result is good.", "eng").method == "classifier-en-1"
+    assert scorer.score("The result is good.", "eng").method == "classifier-en-2"
 
 
 def test_method_names_and_models_ship_with_the_package(scorer):
     assert {lang: scorer.score("x", lang).method for lang in ("en", "nl", "fr")} == {
-        "en": "classifier-en-1", "nl": "lexicon-nl-1", "fr": "lexicon-fr-1"
+        "en": "classifier-en-2", "nl": "lexicon-nl-1", "fr": "lexicon-fr-1"
     }  # fmt: skip
     assert SentimentScorer.supported_languages == {"en", "nl", "fr"}
     data = importlib.resources.files("newsbeam").joinpath("data/sentiment")
@@ -152,6 +153,25 @@ def test_scores_and_shares_stay_within_bounds(scorer, language):
         assert -1.0 <= result.score <= 1.0
         assert 0.0 <= result.negative_share <= 1.0 and 0.0 <= result.positive_share <= 1.0
         assert result.negative_share + result.positive_share <= 1.0
+
+
+@pytest.mark.parametrize(("argmax", "expected"), [(True, "neutral"), (False, "positive")])
+def test_a_model_labels_sentences_by_its_decision_rule(argmax, expected):
+    # P(negative, neutral, positive) = 0.1, 0.5, 0.4: score 0.3 is above the band, yet neutral is most probable.
+    model = LinearModel("t", "de", 0, "pattern-de", 0.2, np.zeros((3, 3), np.float32), np.log([0.1, 0.5, 0.4]),
+                        argmax=argmax)  # fmt: skip
+    scores, classes = model.predict(["Die Sitzung beginnt um neun."])
+    assert scores[0] == pytest.approx(0.3)
+    assert LABEL_ORDER[classes[0]] == expected
+
+
+def test_english_sentences_are_labelled_by_their_most_probable_class(scorer):
+    sentences = POSITIVE["en"] + NEGATIVE["en"] + ["The meeting starts at nine and lasts two hours."]
+    scores, classes = scorer.sentence_predictions(sentences, "en")
+    assert _model("en").argmax and list(scores) == list(scorer.sentence_scores(sentences, "en"))
+    assert [LABEL_ORDER[c] for c in classes] == ["positive"] * 2 + ["negative"] * 2 + ["neutral"]
+    result = scorer.score(" ".join(sentences), "en")
+    assert (result.positive_share, result.negative_share) == (0.4, 0.4)
 
 
 def test_article_score_is_the_mean_of_its_sentence_scores(scorer):

@@ -155,7 +155,7 @@ def test_enrich_adds_sentiment_and_null_with_a_reason_for_unsupported_languages(
         result = pipeline | beam.Create(articles) | EnrichArticles({})
         assert_that(
             result["articles"] | beam.Map(lambda r: tuple(r[c] for c in columns)),
-            equal_to([("1", "positive", "classifier-en-1", 0.0, 1.0, [], None),
+            equal_to([("1", "positive", "classifier-en-2", 0.0, 1.0, [], None),
                       ("2", None, "none: no validated method for language fi", None, None, [], None)]),
         )
 

@@ -1,11 +1,13 @@
 """Article sentiment on one scale in every language, from sentence scores.
 
 Scale: a sentence's score is P(positive) - P(negative) as estimated by a model fitted on news sentences, in
-[-1, 1]; it is `positive` at or above its method's neutral band, `negative` at or below minus the band, else
-`neutral`. The band was chosen on development data (best macro-F1) and ships in the model file.
+[-1, 1]. Its label is the most probable class for the English classifier; for the lexicon methods it is
+`positive` at or above the method's neutral band, `negative` at or below minus the band, else `neutral`. The band
+was chosen on development data (best macro-F1) and ships in the model file.
 
 Methods (figures in `benchmarks/results/sentiment.md`):
-- en: `classifier-en` (hashed word n-grams + VADER features), trained on English news sentences;
+- en: `classifier-en` (hashed word n-grams weighted by naive-Bayes ratios + VADER features), trained on English
+  news sentences;
 - nl, fr: `lexicon-<lang>`: Pattern's lexicon with negation and intensifiers, its features mapped to the scale by
   the map fitted on German news with the German lexicon (no Dutch or French news data with labels exists);
 - de: null. Neither the German lexicon nor a classifier trained on German news beat answering "neutral" on
@@ -28,18 +30,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from newsbeam.transforms.enrich.sentiment_model import LinearModel, load_model
+from newsbeam.transforms.enrich.sentiment_model import LABEL_ORDER, LinearModel, load_model
 from newsbeam.transforms.normalise.language import normalise_language_tag
 
 MAX_CHARS = 10_000
-MODEL_VERSION = "1"
 
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?…])\s+|\s*\n\s*")
-# language -> (shipped model, language of the lexicon whose features it reads; None: the model's own)
+# language -> (shipped model, language of the lexicon whose features it reads (None: the model's own), version
+# in `method`, raised whenever that language's scores change)
 _METHODS = {
-    "en": ("en", None),
-    "nl": ("lexicon", "nl"),
-    "fr": ("lexicon", "fr"),
+    "en": ("en", None, "2"),
+    "nl": ("lexicon", "nl", "1"),
+    "fr": ("lexicon", "fr", "1"),
 }
 # Languages whose candidates were measured and failed, with the reason given in `method`.
 _NOT_VALIDATED = {"de": "none: no method above always-neutral on held-out German news"}
@@ -70,8 +72,9 @@ def _sentences(text: str) -> list[str]:
 
 
 def _method_name(language: str) -> str:
-    kind = "classifier" if _METHODS[language][1] is None else "lexicon"
-    return f"{kind}-{language}-{MODEL_VERSION}"
+    _, lexicon_language, version = _METHODS[language]
+    kind = "classifier" if lexicon_language is None else "lexicon"
+    return f"{kind}-{language}-{version}"
 
 
 @functools.cache
@@ -86,7 +89,11 @@ class SentimentScorer:
 
     def sentence_scores(self, sentences: list[str], language: str) -> np.ndarray:
         """Scores of sentences in a supported language (ISO 639-1 code)."""
-        return _model(language).scores(sentences, dense_language=_METHODS[language][1])
+        return self.sentence_predictions(sentences, language)[0]
+
+    def sentence_predictions(self, sentences: list[str], language: str) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and labels (indices in `LABEL_ORDER`) of sentences in a supported language."""
+        return _model(language).predict(sentences, dense_language=_METHODS[language][1])
 
     def score(self, text: str, language: str | None) -> Sentiment | None:
         """Sentiment of the text; None when there is no text, a null score with the reason for other languages."""
@@ -98,8 +105,9 @@ class SentimentScorer:
             return Sentiment(None, None, reason)
         sentences = _sentences(text)
         band = _model(code).band
-        scores = self.sentence_scores(sentences, code)
+        scores, classes = self.sentence_predictions(sentences, code)
         tone = round(float(np.clip(scores.mean(), -1.0, 1.0)), 4)
-        negative, positive = float((scores <= -band).mean()), float((scores >= band).mean())
+        negative = float((classes == LABEL_ORDER.index("negative")).mean())
+        positive = float((classes == LABEL_ORDER.index("positive")).mean())
         label = label_for(positive - negative, band)
         return Sentiment(tone, label, _method_name(code), round(negative, 4), round(positive, 4))

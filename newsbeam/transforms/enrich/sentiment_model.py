@@ -1,8 +1,9 @@
 """A sentence classifier small enough to ship: hashed word n-grams plus lexicon features, multinomial logistic.
 
 One `LinearModel` per language lives in `newsbeam/data/sentiment/model-<name>.npz` (weights, bias, neutral
-band, feature settings), written by `training/sentiment/train.py`, which uses these same feature functions so
-training and scoring cannot drift apart. A sentence's score is P(positive) - P(negative) in [-1, 1].
+band, feature settings, decision rule), written by `training/sentiment/train.py`, which uses these same feature
+functions so training and scoring cannot drift apart. A sentence's score is P(positive) - P(negative) in [-1, 1];
+its label is either the most probable class (`argmax` models) or the score against the neutral band.
 """
 
 from __future__ import annotations
@@ -102,9 +103,17 @@ class LinearModel:
     bias: np.ndarray  # (3,)
     # Subtract the score of a sentence without any feature, so it scores 0 whatever the training data's priors.
     centred: bool = False
+    # Label a sentence by its most probable class rather than by its score against the band (which then labels
+    # articles only): the English classifier's neutral probability tells factual sentences apart better than
+    # a cut-off on P(positive) - P(negative) (macro-F1 0.635 against 0.613 on dev).
+    argmax: bool = False
 
     def scores(self, sentences: Sequence[str], dense_language: str | None = None) -> np.ndarray:
         """P(positive) - P(negative) per sentence; `dense_language` swaps in another language's lexicon."""
+        return self.predict(sentences, dense_language)[0]
+
+    def predict(self, sentences: Sequence[str], dense_language: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and class indices in `LABEL_ORDER` per sentence, by the model's decision rule."""
         dense = dense_features(f"pattern-{dense_language}" if dense_language else self.dense)
         offset = 1 << self.bits if self.bits else 0
         logits = np.empty((len(sentences), 3))
@@ -116,12 +125,19 @@ class LinearModel:
         scores = _positive_minus_negative(logits)
         if self.centred:
             scores = np.clip(scores - _positive_minus_negative(self.bias[None, :]), -1.0, 1.0)
-        return scores
+        if self.argmax:
+            return scores, logits.argmax(axis=1)
+        return scores, band_classes(scores, self.band)
 
     def save(self, path) -> None:
         meta = {"name": self.name, "language": self.language, "bits": self.bits, "dense": self.dense,
-                "band": self.band, "centred": self.centred}  # fmt: skip
+                "band": self.band, "centred": self.centred, "argmax": self.argmax}  # fmt: skip
         np.savez_compressed(path, weights=self.weights.astype(np.float16), bias=self.bias, meta=json.dumps(meta))
+
+
+def band_classes(scores: np.ndarray, band: float) -> np.ndarray:
+    """Class indices in `LABEL_ORDER` by the symmetric band: positive at or above it, negative at or below minus it."""
+    return np.where(scores >= band, 2, np.where(scores <= -band, 0, 1))
 
 
 def _positive_minus_negative(logits: np.ndarray) -> np.ndarray:
