@@ -422,7 +422,7 @@ def test_workers_load_a_run_s_models_ahead_with_the_launcher_s_allocator_setting
     options = PipelineOptions(["--runner", "dask", f"--dask_client_address={dask_processes}"])
     with distributed.Client(dask_processes, timeout=60) as client:
         assert set(client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()) <= {"65536", str(256 * 1024 * 1024)}
-        assert start_loading_on_workers(options, ("en", "de", "fr", "nl"), "refined", models) == 2
+        assert start_loading_on_workers(options, ("de", "en", "fr", "nl"), "refined", models) == 2
         deadline = time.monotonic() + 120
         while True:
             states = list(client.run(worker_state).values())
@@ -431,7 +431,7 @@ def test_workers_load_a_run_s_models_ahead_with_the_launcher_s_allocator_setting
             time.sleep(0.5)
     for state in states:  # Dask's nanny gave each worker a trim threshold of 64 KiB; newsbeam's replace it
         assert state["trim"] == str(256 * 1024 * 1024) and state["mmap"] == str(8 * 1024 * 1024)
-        assert state["pipelines"] == len(set(models.values())) and state["gazetteer"] and state["helpers"] == 1
+        assert state["pipelines"] == len(set(models.values())) and state["gazetteer"] and state["helpers"] >= 1
 
 
 def test_loading_ahead_needs_a_cluster_address():
