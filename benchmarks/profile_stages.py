@@ -21,6 +21,7 @@ import argparse
 import datetime as dt
 import json
 import pathlib
+import pickle
 import sys
 import tempfile
 
@@ -73,14 +74,15 @@ RULES = [
 ]
 
 CHILD = r"""
-import json, sys
+import json, pickle, sys
 from pyinstrument import Profiler
 profiler = Profiler(interval=0.002)
 profiler.start()
 import newsbeam.cli
 code = newsbeam.cli.main(sys.argv[2:])
 recording = profiler.stop()
-recording.save(sys.argv[1])
+with open(sys.argv[1], "wb") as handle:
+    pickle.dump(recording, handle)
 print(json.dumps({"code": code}))
 """
 
@@ -127,9 +129,9 @@ def categorise(frame) -> str | None:
 
 def breakdown(profile_path: str) -> tuple[dict, float, str, dict]:
     from pyinstrument.renderers import ConsoleRenderer
-    from pyinstrument.session import Session  # pyinstrument's name for a saved profile
 
-    recording = Session.load(profile_path)
+    with open(profile_path, "rb") as handle:  # the recording `Profiler.stop()` returned in the child
+        recording = pickle.load(handle)
     root = recording.root_frame(trim_stem=False)
     totals: dict[str, float] = {}
     top_functions: dict[str, float] = {}
@@ -166,7 +168,7 @@ def main() -> None:
         subset = take_articles(args.corpus, args.articles, pathlib.Path(work) / "corpus.jsonl")
         if args.as_rss:
             subset = to_rss(subset, pathlib.Path(work) / "corpus.rss")
-        profile_path = str(pathlib.Path(work) / "stages.pyisession")
+        profile_path = str(pathlib.Path(work) / "stages.profile.pickle")
         command = [sys.executable, "-c", CHILD, profile_path, "ingest", "--source", str(subset),
                    "--output", str(pathlib.Path(work) / "out"), *[f"--ner-model={m}" for m in args.ner_model]]  # fmt: skip
         run = run_child(command)
