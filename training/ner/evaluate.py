@@ -133,15 +133,15 @@ def score(gold, pred):
     return result
 
 
-def words_per_second(pipelines, texts, rounds=5):
+def words_per_second(pipelines, texts, passes=5):
     """Whitespace words per second of each pipeline's nlp.pipe over texts.
 
-    Rounds alternate between pipelines and the best round counts, so that load
+    Passes alternate between pipelines and the best pass counts, so that load
     from other processes on the shared machine hits every pipeline alike.
     """
     words = sum(len(t.split()) for t in texts)
     best = {name: float("inf") for name in pipelines}
-    for _ in range(rounds):
+    for _ in range(passes):
         for name, (nlp, enabled) in pipelines.items():
             with nlp.select_pipes(enable=enabled or nlp.pipe_names):
                 start = time.perf_counter()
@@ -261,7 +261,7 @@ def markdown(report):
                            f"{pct(s['all']['f'])} | {pct(s['PER']['r'])} | {pct(s['ORG']['r'])} | "
                            f"{pct(s['LOC']['r'])} | {pct(s['name_recall'])} |")
         out += ["", "### Speed, one core, `nlp.pipe` batch 256, same French text "
-                f"({cmp['speed_words']} words, Europeana FR test, best of 5 alternating rounds)", "",
+                f"({cmp['speed_words']} words, Europeana FR test, best of 5 alternating passes)", "",
                 "| model | words/s |", "| --- | ---: |"]
         out += [f"| {name} | {wps} |" for name, wps in cmp["words_per_second"].items()]
         out.append("")

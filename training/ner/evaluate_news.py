@@ -20,7 +20,7 @@ pipeline installed here for nl/en/fr/de (``OFFICIAL``, found with
   model that follows news conventions loses those);
 * the reference article: names found with the right label (``--expected``),
   demonyms tagged LOC (``conventions.DEMONYMS``), spans that cross a sentence end;
-* words per second on one core (``nlp.pipe``, best of alternating rounds) on the
+* words per second on one core (``nlp.pipe``, best of alternating passes) on the
   same text, all models in one run.
 
 All gold labels are brought to the news conventions by ``conventions.relabel``
@@ -201,7 +201,7 @@ def markdown(report):
             out += [f"All entities of {model}: " + ", ".join(
                 f"{e['text']} {e['label']}×{e['count']}" for e in s["entities"]), ""]
     out += [f"## Speed, one core, `nlp.pipe` batch 256, same text ({report['speed_words']} "
-            "words: Europeana FR test), best of 5 alternating rounds", "",
+            "words: Europeana FR test), best of 5 alternating passes", "",
             "| model | words/s |", "| --- | ---: |"]
     out += [f"| {n} | {w} |" for n, w in report["words_per_second"].items()]
     out += ["", "## Command", "", "```", report["command"], "```", ""]
