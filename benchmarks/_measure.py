@@ -10,6 +10,7 @@ Memory is reported two ways:
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 import os
@@ -194,6 +195,17 @@ def run_ingest(source: pathlib.Path, output: pathlib.Path, ner_models: list[str]
 def pipeline_fields(run: dict, summary: dict) -> dict:
     """What a results file keeps of a measured `newsbeam ingest` child: its measurements and the run's totals."""
     return {**without_output(run), "pipeline_seconds": summary["seconds"], "totals": summary["totals"]}
+
+
+def corpus_parser(doc: str, results: pathlib.Path, articles: int) -> argparse.ArgumentParser:
+    """The arguments of a benchmark over the first N articles of a corpus: the corpus, `--articles`, `--label`
+    (free text stored with the result) and `--results` (the JSON Lines file to append to)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("corpus", help="JSON Lines corpus (e.g. reuters21578.jsonl)")
+    parser.add_argument("--articles", type=int, default=articles, help="first N articles")
+    parser.add_argument("--label", default="", help="free text stored with the result")
+    parser.add_argument("--results", default=str(results), help="append results here")
+    return parser
 
 
 def record_result(path: str, benchmark: str, fields: dict) -> dict:

@@ -11,7 +11,6 @@ threshold at 128 KiB. Each run is a child process with that environment that run
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import pathlib
@@ -20,7 +19,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from _measure import record_result, take_articles  # noqa: E402
+from _measure import corpus_parser, record_result, take_articles  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 PIPE = """
@@ -39,12 +38,8 @@ SETTINGS = {"dask default": "as-is", "newsbeam pins": "pin"}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("corpus", help="JSON Lines corpus (e.g. reuters21578.jsonl)")
-    parser.add_argument("--articles", type=int, default=1200, help="first N articles")
+    parser = corpus_parser(__doc__, HERE / "results" / "dask_allocator.jsonl", articles=1200)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each setting, alternating")
-    parser.add_argument("--label", default="", help="free text stored with the result")
-    parser.add_argument("--results", default=str(HERE / "results" / "dask_allocator.jsonl"), help="append results here")
     args = parser.parse_args()
 
     environment = {**os.environ, "MALLOC_TRIM_THRESHOLD_": "65536"}  # what Dask's nanny sets

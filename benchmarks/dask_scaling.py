@@ -14,7 +14,6 @@ wall time: how many of the machine's cores the run kept busy on average.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import pathlib
@@ -25,7 +24,9 @@ import tempfile
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from _measure import TreeSampler, record_result, run_child, run_ingest, take_articles, without_output  # noqa: E402
+from _measure import (  # noqa: E402
+    TreeSampler, corpus_parser, record_result, run_child, run_ingest, take_articles, without_output,
+)
 from pipeline_vs_spacy import BARE_SPACY, dataset_facts, ner_texts  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -115,11 +116,7 @@ def dask_run(subset: pathlib.Path, work: pathlib.Path, workers: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("corpus", help="JSON Lines corpus (e.g. reuters21578.jsonl)")
-    parser.add_argument("--articles", type=int, default=3000, help="first N articles")
-    parser.add_argument("--label", default="", help="free text stored with the result")
-    parser.add_argument("--results", default=str(HERE / "results" / "dask_scaling.jsonl"), help="append results here")
+    parser = corpus_parser(__doc__, HERE / "results" / "dask_scaling.jsonl", articles=3000)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as folder:

@@ -11,7 +11,6 @@ compute seconds, and when the stage started and ended relative to the ingest's l
 
 from __future__ import annotations
 
-import argparse
 import collections
 import json
 import pathlib
@@ -20,7 +19,7 @@ import tempfile
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from _measure import record_result, run_ingest, take_articles  # noqa: E402
+from _measure import corpus_parser, record_result, run_ingest, take_articles  # noqa: E402
 from dask_scaling import DaskCluster  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -59,12 +58,8 @@ def stage_times(stream: list[dict], launched: float) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("corpus", help="JSON Lines corpus (e.g. reuters21578.jsonl)")
-    parser.add_argument("--articles", type=int, default=3000, help="first N articles")
+    parser = corpus_parser(__doc__, HERE / "results" / "dask_stages.jsonl", articles=3000)
     parser.add_argument("--workers", type=int, default=1, help="Dask worker processes, one thread each")
-    parser.add_argument("--label", default="", help="free text stored with the result")
-    parser.add_argument("--results", default=str(HERE / "results" / "dask_stages.jsonl"), help="append results here")
     args = parser.parse_args()
 
     from distributed import Client

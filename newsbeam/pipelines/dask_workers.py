@@ -56,22 +56,19 @@ def load_in_background(languages: tuple[str, ...], mode: str, pickled_models: by
 
 def load(languages: tuple[str, ...], mode: str, pickled_models: bytes) -> None:
     """Start the detector helper (it builds lingua's models on its own core), then load each distinct NER
-    pipeline and the gazetteer, with the same keys as `_Detect`, `SpacyPipelines` and `_ResolvePlaces` use."""
+    pipeline and the gazetteer, into the same process-wide caches as `_Detect`, `SpacyPipelines` and
+    `_ResolvePlaces` use."""
     from newsbeam.pipelines.memory import pin_on_dask_worker
     from newsbeam.transforms.enrich.gazetteer import load_gazetteer
-    from newsbeam.transforms.enrich.ner import SpacyPipelines
-    from newsbeam.transforms.normalise.detector_process import shared_helper, worth_a_helper
-    from newsbeam.transforms.normalise.language import DETECTION_MODES
+    from newsbeam.transforms.enrich.ner import loaded_pipeline
+    from newsbeam.transforms.normalise.detect import start_helper_early
 
     pin_on_dask_worker()  # before the models allocate, and for every task's arrays after
     try:
         models: dict[str, ModelSpec] = pickle.loads(pickled_models)
-        if worth_a_helper():
-            shared_helper(tuple(languages), DETECTION_MODES[mode])
-        pipelines = SpacyPipelines(models)
-        first_language_of = {spec: language for language, spec in sorted(models.items(), reverse=True)}
-        for language in first_language_of.values():
-            pipelines.pipeline(language)
+        start_helper_early(tuple(languages), mode)  # the helper `_Detect.setup` finds (none on one core)
+        for spec in set(models.values()):
+            loaded_pipeline(spec)
         load_gazetteer()
     except Exception:  # the DoFn that needs it loads it again and fails there, with the error where it belongs
         logging.exception("newsbeam: loading ahead of the run failed on this worker")

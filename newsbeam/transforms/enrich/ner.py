@@ -73,11 +73,15 @@ class SpacyPipelines:
         return self._specs.get(language)
 
     def pipeline(self, language: str):
-        spec = self._specs[language]
-        with _LOADED_LOCK:
-            if spec not in _LOADED:
-                _LOADED[spec] = spec.load(exclude=_NOT_NEEDED)
-            return _LOADED[spec]
+        return loaded_pipeline(self._specs[language])
+
+
+def loaded_pipeline(spec: ModelSpec):
+    """The pipeline `spec` names, loaded for inference once per process (callers wait while it loads)."""
+    with _LOADED_LOCK:
+        if spec not in _LOADED:
+            _LOADED[spec] = spec.load(exclude=_NOT_NEEDED)
+        return _LOADED[spec]
 
 
 _BREAKS = ("\n\n", "\n", ". ", " ")

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from newsbeam.transforms.enrich.sentiment_model import LABEL_ORDER, LinearModel, load_model
+from newsbeam.transforms.enrich.sentiment_model import LABEL_ORDER, LinearModel, band_classes, load_model
 from newsbeam.transforms.normalise.language import normalise_language_tag
 
 MAX_CHARS = 10_000
@@ -60,11 +60,7 @@ class Sentiment:
 
 def label_for(score: float, band: float) -> str:
     """`positive`, `negative` or `neutral` by the ±`band` cut-offs."""
-    if score >= band:
-        return "positive"
-    if score <= -band:
-        return "negative"
-    return "neutral"
+    return LABEL_ORDER[int(band_classes(np.array([score]), band)[0])]
 
 
 def _sentences(text: str) -> list[str]:

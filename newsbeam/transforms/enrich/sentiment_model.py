@@ -108,12 +108,9 @@ class LinearModel:
     # a cut-off on P(positive) - P(negative) (macro-F1 0.635 against 0.613 on dev).
     argmax: bool = False
 
-    def scores(self, sentences: Sequence[str], dense_language: str | None = None) -> np.ndarray:
-        """P(positive) - P(negative) per sentence; `dense_language` swaps in another language's lexicon."""
-        return self.predict(sentences, dense_language)[0]
-
     def predict(self, sentences: Sequence[str], dense_language: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Scores and class indices in `LABEL_ORDER` per sentence, by the model's decision rule."""
+        """P(positive) - P(negative) and the class index in `LABEL_ORDER` per sentence, by the model's decision
+        rule; `dense_language` swaps in another language's lexicon."""
         dense = dense_features(f"pattern-{dense_language}" if dense_language else self.dense)
         offset = 1 << self.bits if self.bits else 0
         logits = np.empty((len(sentences), 3))
