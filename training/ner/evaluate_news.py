@@ -4,7 +4,8 @@ Usage:
     python training/ner/evaluate_news.py /work/shared/data/ner \
         --model candidate=training/ner/output/candidate \
         --model current=training/ner/output/model-0.2.0 \
-        [--sample /work/shared/samples/000_49427d75354bfe23.txt] [--out-dir training/ner]
+        [--sample /work/shared/samples/000_49427d75354bfe23.txt] [--out-dir training/ner] \
+        [--conform candidate]
 
 Every ``--model NAME=PATH`` (our multilingual pipelines; the first is the one the
 report is about, the second the one it would replace) and every official spaCy
@@ -20,6 +21,9 @@ pipeline installed here for nl/en/fr/de (``OFFICIAL``, found with
   model that follows news conventions loses those);
 * the reference article: names found with the right label (``--expected``),
   demonyms tagged LOC (``conventions.DEMONYMS``), spans that cross a sentence end;
+* with ``--conform NAME``, that model's entities are scored as newsbeam writes
+  them: after ``newsbeam.transforms.enrich.conventions.conform`` with the test
+  set's language (the same path may be given twice, with and without);
 * words per second on one core (``nlp.pipe``, best of alternating passes) on the
   same text, all models in one run.
 
@@ -42,6 +46,8 @@ from collections import Counter  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import spacy  # noqa: E402
+
+from newsbeam.transforms.enrich.conventions import conform  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -114,11 +120,24 @@ def score(gold, pred, labels):
     return result
 
 
-def check_sample(nlp, path, expected_path, demonyms):
-    """The reference article: expected names, demonyms tagged LOC, cross-sentence spans."""
-    result = evaluate.check_sample(nlp, path, expected_path)
+def entities(doc, lang, conformed):
+    """The doc's entities, as newsbeam writes them when ``conformed``."""
+    return conform(doc, lang) if conformed else list(doc.ents)
+
+
+def predict(nlp, texts, lang, conformed):
+    """Predicted (start, end, label) sets, using only the pipes NER needs."""
+    with nlp.select_pipes(enable=[p for p in nlp.pipe_names if p in ("tok2vec", "ner")]):
+        return [{(e.start_char, e.end_char, e.label_) for e in entities(doc, lang, conformed)}
+                for doc in nlp.pipe(texts, batch_size=256)]
+
+
+def check_sample(nlp, path, expected_path, demonyms, conformed):
+    """The reference article (Dutch): expected names, demonyms tagged LOC, cross-sentence spans."""
+    result = evaluate.check_sample(nlp, path, expected_path,
+                                   ents=lambda doc: entities(doc, "nl", conformed))
     text = DATE_PREFIX.sub("", Path(path).read_text(encoding="utf-8"), count=1)
-    ents = list(nlp(text).ents)
+    ents = entities(nlp(text), "nl", conformed)
     result["demonyms_as_loc"] = sorted({e.text for e in ents if e.label_ == "LOC"
                                         and all(t.text in demonyms for t in e)})
     result["cross_sentence"] = sorted({e.text for e in ents if SENTENCE_END.search(e.text)})
@@ -219,6 +238,8 @@ def main():
     parser.add_argument("--langs", nargs="+", default=list(prepare.LANGS), choices=prepare.LANGS)
     parser.add_argument("--out-dir", default=str(HERE))
     parser.add_argument("--sets", nargs="+", help="only these test sets (e.g. gold uner), no speed run")
+    parser.add_argument("--conform", nargs="*", default=[], metavar="NAME",
+                        help="models whose entities go through newsbeam's news conventions, as in the product")
     args = parser.parse_args()
 
     ours = dict(m.split("=", 1) for m in args.model)
@@ -240,14 +261,14 @@ def main():
         for name, nlp in pipelines.items():
             if models[name]["lang"] not in ("xx", lang):
                 continue
-            by_model[name] = score(gold, evaluate.predict(nlp, texts), labels)
+            by_model[name] = score(gold, predict(nlp, texts, lang, name in args.conform), labels)
             print(key, lang, name, by_model[name]["all"], flush=True)
         report["scores"][key, lang] = by_model
     if args.sample:
         report["sample_path"] = Path(args.sample).name
         demonyms = set().union(*conventions.DEMONYMS.values())
-        report["sample"] = {n: check_sample(pipelines[n], args.sample, args.expected, demonyms)
-                            for n in ours}
+        report["sample"] = {n: check_sample(pipelines[n], args.sample, args.expected, demonyms,
+                                            n in args.conform) for n in ours}
     if args.sets:
         print(json.dumps(report.get("sample"), ensure_ascii=False)[:3000])
         return

@@ -10,6 +10,7 @@ import apache_beam as beam
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInference
 
 from newsbeam.errors import dead_letter
+from newsbeam.transforms.enrich.conventions import conform
 from newsbeam.transforms.enrich.labels import normalise_label
 from newsbeam.transforms.enrich.registry import ModelSpec
 from newsbeam.transforms.normalise.text import TITLE_SEPARATOR, title_and_text
@@ -46,8 +47,9 @@ class NerFailure(str):
     """Stands in for the entities of an article its pipeline could not process; the text says why."""
 
 
-def _spans(doc):
-    return ((ent.text, ent.label_, ent.start_char, ent.end_char) for ent in doc.ents)
+def _spans(doc, language: str):
+    """(text, label, start, end) of the doc's entities under the news conventions of `language`."""
+    return ((ent.text, ent.label_, ent.start_char, ent.end_char) for ent in conform(doc, language))
 
 
 def _doc_or_failure(nlp, text: str):
@@ -155,11 +157,11 @@ class SpacyNERModelHandler(ModelHandler[dict, PredictionResult, SpacyPipelines])
         results: list[PredictionResult | None] = [None] * len(batch)
         for language, indexes in by_language.items():
             nlp, label = model.pipeline(language), model.spec(language).label
-            for index, entities in zip(indexes, self._annotate(nlp, [batch[i] for i in indexes])):
+            for index, entities in zip(indexes, self._annotate(nlp, [batch[i] for i in indexes], language)):
                 results[index] = PredictionResult(batch[index], entities, label)
         return [r if r is not None else PredictionResult(a, [], None) for r, a in zip(results, batch)]
 
-    def _annotate(self, nlp, articles: list[dict]) -> list[list[dict] | NerFailure]:
+    def _annotate(self, nlp, articles: list[dict], language: str) -> list[list[dict] | NerFailure]:
         """Entities per article, long texts piece by piece; if the batch fails, articles one by one, so only the
         bad one is lost."""
         pieces = [text_pieces(title_and_text(article), self._max_chars) for article in articles]
@@ -177,7 +179,7 @@ class SpacyNERModelHandler(ModelHandler[dict, PredictionResult, SpacyPipelines])
             spans = (
                 (text, label, offset + start, offset + end)
                 for (offset, _), doc in zip(article_pieces, article_docs)
-                for text, label, start, end in ([] if failure else _spans(doc))
+                for text, label, start, end in ([] if failure else _spans(doc, language))
             )
             results.append(failure if failure is not None else spans_to_entities(article, spans))
         return results
