@@ -1,7 +1,8 @@
 """Training sentences in which a title opens the sentence before a person's name.
 
 Usage:
-    python training/ner/augment_titles.py /work/shared/data/ner [--out training/ner/corpus_aug] [--repeat 3]
+    python training/ner/augment_titles.py /work/shared/data/ner [--out training/ner/corpus_aug] [--repeat 3] \
+        [--europeana nl]
 
 GUM's names are cleaned of titles (CoNLL convention), and a model fine-tuned on
 them learnt to drop a name together with a sentence-initial title
@@ -9,7 +10,9 @@ them learnt to drop a name together with a sentence-initial title
 sentences (``prepare_gold.wikiann_records``) that open with a PER name and puts
 a title of the language before it, the title outside the name; written as
 ``aug.spacy`` next to a link to ``corpus_gold/train.spacy``, so that spaCy's
-corpus reader trains on both.
+corpus reader trains on both.  ``--europeana LANG`` adds another copy of that
+language's Europeana train blocks: the titled WikiANN sentences lowered Dutch
+Europeana PER, the one news-like Dutch test set.
 """
 import argparse
 import random
@@ -48,6 +51,8 @@ def main():
     parser.add_argument("data_dir")
     parser.add_argument("--out", default=str(Path(__file__).parent / "corpus_aug"))
     parser.add_argument("--repeat", type=int, default=REPEAT, help="copies of the titled sentences")
+    parser.add_argument("--europeana", nargs="*", default=[], choices=sorted(prepare.EUROPEANA),
+                        help="languages whose Europeana train blocks get one more copy")
     args = parser.parse_args()
     rng, nlp, out = random.Random(0), news_tokenizer.blank(), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -56,12 +61,15 @@ def main():
         wiki = prepare_gold.wikiann_records(args.data_dir, lang, "train", prepare_gold.WIKI_PER_LANG)
         records += titled(wiki, titles, rng)
     rng.shuffle(records)
-    docs = [prepare.to_doc(nlp, r) for r in prepare.group_records(records)]
-    DocBin(docs=docs * args.repeat, store_user_data=False).to_disk(out / "aug.spacy")
+    docs = [prepare.to_doc(nlp, r) for r in prepare.group_records(records)] * args.repeat
+    for lang in args.europeana:
+        docs += [prepare.to_doc(nlp, r)
+                 for r in prepare.group_records(prepare_gold.europeana_records(args.data_dir, lang, "train"))]
+    DocBin(docs=docs, store_user_data=False).to_disk(out / "aug.spacy")
     link = out / "train.spacy"
     if not link.exists():
         link.symlink_to((Path(__file__).parent / "corpus_gold" / "train.spacy").resolve())
-    print(f"{len(records)} titled sentences in {len(docs)} docs")
+    print(f"{len(records)} titled sentences; {len(docs)} docs with the Europeana copies")
 
 
 if __name__ == "__main__":
