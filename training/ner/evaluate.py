@@ -136,17 +136,21 @@ def score(gold, pred):
 def words_per_second(pipelines, texts, passes=5):
     """Whitespace words per second of each pipeline's nlp.pipe over texts.
 
-    Passes alternate between pipelines and the best pass counts, so that load
-    from other processes on the shared machine hits every pipeline alike.
+    ``pipelines`` maps a name to ``(nlp, enabled pipes or None)``, or to
+    ``(nlp, enabled, after)`` where ``after(doc)`` runs on every doc inside
+    the timing.  Passes alternate between pipelines and the best pass counts,
+    so that load from other processes on the shared machine hits every
+    pipeline alike.
     """
     words = sum(len(t.split()) for t in texts)
     best = {name: float("inf") for name in pipelines}
     for _ in range(passes):
-        for name, (nlp, enabled) in pipelines.items():
+        for name, (nlp, enabled, *after) in pipelines.items():
             with nlp.select_pipes(enable=enabled or nlp.pipe_names):
                 start = time.perf_counter()
-                for _doc in nlp.pipe(texts, batch_size=256):
-                    pass
+                for doc in nlp.pipe(texts, batch_size=256):
+                    for step in after:
+                        step(doc)
                 best[name] = min(best[name], time.perf_counter() - start)
     return {name: round(words / seconds) for name, seconds in best.items()}
 

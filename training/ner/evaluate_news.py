@@ -175,7 +175,11 @@ def markdown(report):
            "conventions (`conventions.py`: nationalities/demonyms MISC, seats of government "
            "ORG); WikiANN and Europeana are scored as distributed on PER/ORG/LOC, other "
            "predicted labels dropped. Official spaCy pipelines are scored on their own "
-           "language only. `–`: label not in the set.", ""]
+           "language only. `–`: label not in the set."
+           + (" Entities of " + ", ".join(f"**{n}**" for n in report.get("conform", []))
+              + " are scored as newsbeam writes them, after its news conventions "
+              "(`newsbeam/transforms/enrich/conventions.py`, with the test set's language)."
+              if report.get("conform") else ""), ""]
     for key in report["set_order"]:
         rows = [(lang, model, s) for (k, lang), by_model in report["scores"].items() if k == key
                 for model, s in by_model.items()]
@@ -251,7 +255,7 @@ def main():
                                    spacy.util.get_package_path(n)).rglob("*") if f.is_file()) / 1e6, 1)}
               for n, p in pipelines.items()}
     tokenizer_nlp = news_tokenizer.blank()
-    report = {"ours": list(ours), "models": models, "scores": {},
+    report = {"ours": list(ours), "models": models, "scores": {}, "conform": args.conform,
               "set_order": list(GOLD_SETS) + ["wikiann", "europeana"]}
     sets = {k: v for k, v in test_sets(args.data_dir, args.langs).items()
             if not args.sets or k[0] in args.sets}
@@ -277,6 +281,8 @@ def main():
     speed = {n: (p, None) for n, p in pipelines.items() if n in ours or models[n]["lang"] == "fr"}
     speed.update({f"{n} (tok2vec+ner only)": (pipelines[n], ["tok2vec", "ner"])
                   for n in official if models[n]["lang"] == "fr"})
+    speed.update({f"{n} (as newsbeam writes it)": (pipelines[n], None, lambda doc: conform(doc, "fr"))
+                  for n in args.conform})
     report["words_per_second"] = evaluate.words_per_second(speed, speed_texts)
     print(report["words_per_second"], flush=True)
     report["command"] = "python " + " ".join([str(Path(__file__).relative_to(REPO))] + sys.argv[1:])
