@@ -114,6 +114,9 @@ SEATS = [tuple(s.split()) for s in (
 
 
 _SEAT_SET = frozenset(SEATS)
+_SEATS_BY_FIRST_WORD: dict[str, list[tuple[str, ...]]] = {}
+for _seat in sorted(SEATS, key=len, reverse=True):  # the longest seat starting at a word first
+    _SEATS_BY_FIRST_WORD.setdefault(_seat[0], []).append(_seat)
 
 # Words that never end a name: a span ending in one ran past the name (``Dick Zandee van het``).
 _FUNCTION_WORDS = {
@@ -145,16 +148,18 @@ def conform(doc: Doc, language: str) -> list[Span]:
         label = "MISC" if len(words) == 1 and words[0] in demonyms else "ORG" if words in _SEAT_SET else ent.label_
         entities.append(Span(doc, start, end, label=label))
     taken = {i for span in entities for i in range(span.start, span.end)}
-    for i, token in enumerate(doc):
-        if token.text in demonyms and i not in taken:
+    words = [token.text for token in doc]
+    for i, word in enumerate(words):
+        if i in taken:
+            continue
+        if word in demonyms:
             entities.append(Span(doc, i, i + 1, label="MISC"))
-            taken.add(i)
-    for seat in SEATS:
-        for i in range(len(doc) - len(seat) + 1):
-            span = range(i, i + len(seat))
-            if taken.isdisjoint(span) and tuple(t.text for t in doc[i : i + len(seat)]) == seat:
-                entities.append(Span(doc, i, i + len(seat), label="ORG"))
-                taken.update(span)
+        for seat in _SEATS_BY_FIRST_WORD.get(word, ()):
+            end = i + len(seat)
+            if tuple(words[i:end]) == seat and taken.isdisjoint(range(i, end)):
+                entities.append(Span(doc, i, end, label="ORG"))
+                taken.update(range(i, end))
+                break
     return sorted(entities, key=lambda span: span.start)
 
 
