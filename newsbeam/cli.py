@@ -360,12 +360,14 @@ def _report(args) -> int:
 
 
 def _models(args) -> int:
+    from newsbeam.transforms.enrich.conventions import labels_written
+
     registry = _registry(args.ner_model)
     resolved = _resolve_models(registry)
     listing = {
         language: (
             {"name": spec.name, "version": spec.version, "path": spec.resolved_path(), "labels": spec.ner_labels(),
-             "candidates": registry.candidates(language)}
+             "labels_written": labels_written(spec.ner_labels(), language), "candidates": registry.candidates(language)}
             if (spec := resolved.get(language))
             else None
         )

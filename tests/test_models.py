@@ -45,6 +45,8 @@ def test_models_json_lists_each_language(capsys, shipped_nlp):
     listing = json.loads(capsys.readouterr().out)
     assert listing["nl"]["name"] == "newsbeam_ner" and listing["nl"]["path"] == str(reg.BUNDLED_PATH)
     assert listing["nl"]["labels"] == sorted(shipped_nlp.get_pipe("ner").labels)
+    # Rows carry MISC (demonyms) and ORG (seats of government) under the news conventions whatever the model has.
+    assert listing["nl"]["labels_written"] == ["LOC", "MISC", "ORG", "PER"]
     assert listing["fr"]["name"] == "fr_core_news_sm"  # an official pipeline wins when installed
     assert listing["fr"]["labels"] == ["LOC", "MISC", "ORG", "PER"]
     assert listing["de"] is None

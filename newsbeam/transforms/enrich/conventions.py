@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from spacy.tokens import Doc, Span
 
+from newsbeam.transforms.enrich.labels import normalise_label
+
 
 def _forms(spec):
     """Expand 'stem:ending,ending' groups into the set of word forms."""
@@ -161,6 +163,14 @@ def conform(doc: Doc, language: str) -> list[Span]:
                 taken.update(range(i, end))
                 break
     return sorted(entities, key=lambda span: span.start)
+
+
+def labels_written(model_labels: list[str], language: str) -> list[str]:
+    """The entity labels rows carry for `language`: the model's, normalised, plus those the conventions add."""
+    labels = {normalise_label(label) for label in model_labels} - {None}
+    if language in DEMONYMS:
+        labels |= {"MISC", "ORG"}
+    return sorted(labels)
 
 
 def _first_sentence(doc: Doc, start: int, end: int) -> tuple[int, int]:
