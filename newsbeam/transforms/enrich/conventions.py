@@ -22,6 +22,8 @@ from spacy.tokens import Doc, Span
 
 from newsbeam.transforms.enrich.labels import normalise_label
 
+VERSION = "news-1"  # recorded in `ner_model` after the pipeline's version; raised when the rules change
+
 
 def _forms(spec):
     """Expand 'stem:ending,ending' groups into the set of word forms."""

@@ -11,6 +11,7 @@ import pathlib
 import spacy.util
 
 import newsbeam
+from newsbeam.transforms.enrich.conventions import VERSION as CONVENTIONS_VERSION
 
 BUNDLED_NAME = "newsbeam_ner"
 BUNDLED_PATH = pathlib.Path(newsbeam.__file__).parent / "models" / "xx_newsbeam_ner"
@@ -35,8 +36,8 @@ class ModelSpec:
 
     @property
     def label(self) -> str:
-        """What the `ner_model` column records."""
-        return f"{self.name}-{self.version}"
+        """What the `ner_model` column records: the pipeline, and the news conventions applied after it."""
+        return f"{self.name}-{self.version}+{CONVENTIONS_VERSION}"
 
     def resolved_path(self) -> str:
         """Where the pipeline lives on this machine (resolved where it runs: workers install the package elsewhere)."""
