@@ -80,13 +80,13 @@ def test_a_language_without_lists_only_has_its_spans_cut_and_trimmed():
 
 
 def test_newsbeam_writes_conformed_entities_with_the_bundled_model():
-    """The bundled model tags Britse and Kremlin LOC and runs a span over a sentence end; the rows do not."""
+    """The bundled model tags Kremlin and Britse LOC and runs a span past a name; the rows do not."""
     models = {"nl": reg.ModelRegistry().resolve("nl")}
     assert models["nl"].name == reg.BUNDLED_NAME
     text = ("Dat zegt Dick Zandee van het Clingendael-instituut. “Er is paniek in het Kremlin,” zegt hij. "
-            "De Britse regering en de Russen zwijgen.")
+            "Het Kremlin ontkent. De Britse premier en de Russen zwijgen.")
     raw = {(e.text, e.label_) for e in models["nl"].load()(text).ents}
-    assert {("Kremlin", "LOC"), ("Britse", "LOC")} <= raw  # what the model alone says
+    assert {("Kremlin", "LOC"), ("Britse", "LOC"), ("Dick Zandee van het", "PER")} <= raw  # the model alone
 
     def check(rows):
         (row,) = rows

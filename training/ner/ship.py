@@ -98,7 +98,9 @@ PER, ORG, LOC, MISC, following the news conventions of CoNLL-2002/2003
 (nationalities, demonyms and language adjectives such as `Russische`,
 `deutsche`, `américain` are MISC; the training data also tags a seat of
 government standing for the government, `het Kremlin`, `the White House`, as
-ORG, but the model still tags `Kremlin` LOC). A spaCy {spacy_version}
+ORG, but the model still tags `Kremlin` LOC and now and then a demonym LOC;
+newsbeam applies the conventions after the model, `newsbeam/transforms/enrich/
+conventions.py`, and writes what that gives). A spaCy {spacy_version}
 pipeline (`tok2vec` CNN with hash embeddings + transition-based `ner`), no word
 vectors; load it with `spacy.load(path)`. It tokenises raw text itself (curly
 quotes, hyphenated compounds and French elisions such as `l’Ukraine` are split).
