@@ -9,6 +9,7 @@ from apache_beam.testing.util import assert_that
 from newsbeam.pipelines.runner import OfflineDirectRunner
 from newsbeam.transforms.enrich import registry as reg
 from newsbeam.transforms.enrich.conventions import conform
+from newsbeam.transforms.enrich.gazetteer import load_gazetteer
 from newsbeam.transforms.enrich.ner import ExtractEntities
 
 
@@ -79,21 +80,33 @@ def test_a_language_without_lists_only_has_its_spans_cut_and_trimmed():
     assert _pairs(conform(doc, "es")) == [("Casa Blanca", "LOC")]
 
 
+def test_an_untagged_country_name_becomes_a_place():
+    is_country = load_gazetteer().names_only_a_country
+    doc = _doc(["In", "the", "United", "States", "and", "in", "Georgia", ",", "Jordan", "said", "."], [(8, 9, "PER")])
+    # "Georgia" is also a US state; "Jordan" is tagged PER by the model and stays so.
+    assert _pairs(conform(doc, "en", is_country)) == [("United States", "LOC"), ("Jordan", "PER")]
+    assert _pairs(conform(doc, "en")) == [("Jordan", "PER")]
+    doc = _doc(["zou", "Oekraïne", "de", "Russische", "troepen", "hebben", "verdreven", "uit", "oekraïne"], [])
+    assert _pairs(conform(doc, "nl", is_country)) == [("Oekraïne", "LOC"), ("Russische", "MISC")]
+
+
 def test_newsbeam_writes_conformed_entities_with_the_bundled_model():
     """The bundled model tags Kremlin and Britse LOC and runs a span past a name; the rows do not."""
     models = {"nl": reg.ModelRegistry().resolve("nl")}
     assert models["nl"].name == reg.BUNDLED_NAME
     text = ("Dat zegt Dick Zandee van het Clingendael-instituut. “Er is paniek in het Kremlin,” zegt hij. "
-            "Het Kremlin ontkent. De Britse premier en de Russen zwijgen.")
+            "Het Kremlin ontkent. De Britse premier en de Russen zwijgen. "
+            "Op sommige plekken zou Oekraïne de Russische troepen hebben teruggedrongen.")
     raw = {(e.text, e.label_) for e in models["nl"].load()(text).ents}
     assert {("Kremlin", "LOC"), ("Britse", "LOC"), ("Dick Zandee van het", "PER")} <= raw  # the model alone
+    assert ("Oekraïne", "LOC") not in raw
 
     def check(rows):
         (row,) = rows
         found = {(e["text"], e["label"]) for e in row["entities"]}
         assert {("Kremlin", "ORG"), ("Britse", "MISC"), ("Russen", "MISC"), ("Dick Zandee", "PER"),
-                ("Clingendael-instituut", "ORG")} <= found, found
-        assert not any(label == "LOC" for _, label in found), found
+                ("Clingendael-instituut", "ORG"), ("Oekraïne", "LOC")} <= found, found
+        assert {text for text, label in found if label == "LOC"} == {"Oekraïne"}, found
         for e in row["entities"]:
             assert text[e["start"] : e["end"]] == e["text"]
 

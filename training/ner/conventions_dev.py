@@ -1,5 +1,8 @@
 """F1 of a pipeline on the dev portions, alone and after newsbeam's news conventions (the rules are set on these).
 
+Columns: the model alone; after the word-list and span rules; after those and the untagged country names
+(newsbeam passes the gazetteer's ``names_only_a_country``, as here).
+
 Usage:
     python training/ner/conventions_dev.py /work/shared/data/ner [--model newsbeam/models/xx_newsbeam_ner]
 
@@ -20,6 +23,7 @@ import prepare  # noqa: E402
 import prepare_gold  # noqa: E402
 
 from newsbeam.transforms.enrich.conventions import conform  # noqa: E402
+from newsbeam.transforms.enrich.gazetteer import load_gazetteer  # noqa: E402
 
 WIKI_DEV = 1500
 
@@ -43,18 +47,20 @@ def main():
     parser.add_argument("--model", default="newsbeam/models/xx_newsbeam_ner")
     args = parser.parse_args()
     nlp, tokenizer = spacy.load(args.model), news_tokenizer.blank()
-    print("| dev set | lang | sentences | F1 alone | F1 with the conventions | change |")
+    is_country = load_gazetteer().names_only_a_country
+    print("| dev set | lang | sentences | F1 alone | with word lists and span rules | with country names too |")
     print("| --- | --- | ---: | ---: | ---: | ---: |")
     for (key, lang), (records, labels) in dev_sets(args.data_dir).items():
         texts, gold = evaluate.gold_sets(tokenizer, records)
         docs = list(nlp.pipe(texts, batch_size=256))
-        alone, conformed = (
+        scores = [
             evaluate_news.score(gold, [{(e.start_char, e.end_char, e.label_) for e in ents(doc)} for doc in docs],
                                 labels)["all"]["f"]
-            for ents in (lambda doc: doc.ents, lambda doc: conform(doc, lang))
-        )
-        print(f"| {key} | {lang} | {len(texts)} | {100 * alone:.1f} | {100 * conformed:.1f} | "
-              f"{100 * (conformed - alone):+.1f} |", flush=True)
+            for ents in (lambda doc: doc.ents, lambda doc: conform(doc, lang),
+                         lambda doc: conform(doc, lang, is_country))
+        ]
+        print(f"| {key} | {lang} | {len(texts)} | " + " | ".join(f"{100 * f:.1f}" for f in scores) + " |",
+              flush=True)
 
 
 if __name__ == "__main__":

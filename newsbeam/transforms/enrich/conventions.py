@@ -18,6 +18,8 @@ adjective).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from spacy.tokens import Doc, Span
 
 from newsbeam.transforms.enrich.labels import normalise_label
@@ -134,12 +136,14 @@ _OPENERS = frozenset("\"“„«‘‚‹'(")
 _CLOSERS = frozenset(")]")
 
 
-def conform(doc: Doc, language: str) -> list[Span]:
+def conform(doc: Doc, language: str, is_country: Callable[[str], bool] | None = None) -> list[Span]:
     """The Doc's entities under the news conventions of `language` (a language without lists: spans trimmed only).
 
     Each predicted span is cut at a sentence end inside it and trimmed of edge punctuation and trailing function
     words; a span that is one demonym becomes MISC and one that is a seat of government ORG; demonyms and seats
-    the model left untagged are added. Spans inside a longer name (``Russische ministerie van Defensie``) keep it.
+    the model left untagged are added, and with `is_country`, capitalised names of one to three words it accepts
+    (``zou Oekraïne de troepen``, ``In the United States alone``). Spans inside a longer name (``Russische
+    ministerie van Defensie``) keep it.
     """
     demonyms = DEMONYMS.get(language, frozenset())
     function_words = _FUNCTION_WORDS.get(language, frozenset())
@@ -164,7 +168,24 @@ def conform(doc: Doc, language: str) -> list[Span]:
                 entities.append(Span(doc, i, end, label="ORG"))
                 taken.update(range(i, end))
                 break
+    if is_country is not None:
+        entities += _untagged_countries(doc, taken, is_country)
     return sorted(entities, key=lambda span: span.start)
+
+
+def _untagged_countries(doc: Doc, taken: set[int], is_country: Callable[[str], bool]) -> list[Span]:
+    """LOC spans for the capitalised runs of up to three words outside `taken` that `is_country` accepts, longest
+    first."""
+    found, i = [], 0
+    while i < len(doc):
+        for end in range(min(i + 3, len(doc)), i, -1):
+            run = doc[i:end]
+            if (taken.isdisjoint(range(i, end)) and run[0].text[:1].isupper() and run[-1].text[:1].isupper()
+                    and is_country(run.text)):
+                found.append(Span(doc, i, end, label="LOC"))
+                break
+        i = found[-1].end if found and found[-1].start == i else i + 1
+    return found
 
 
 def labels_written(model_labels: list[str], language: str) -> list[str]:

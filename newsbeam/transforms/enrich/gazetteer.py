@@ -85,6 +85,12 @@ class Gazetteer:
                 return [(self.place(int(entry) >> 1), bool(entry & 1)) for entry in entries]
         return []
 
+    def names_only_a_country(self, name: str) -> bool:
+        """Whether every place `name` may stand for is a country, and it is a preferred name of one ("Oekraïne",
+        "United States"; not "Georgia", also a US state)."""
+        found = self.candidates(name)
+        return bool(found) and all(place.feature == "country" for place, _ in found) and any(p for _, p in found)
+
     def place(self, index: int) -> Place:
         if index not in self._places:
             name, country, feature, admin1 = self._rows[index]

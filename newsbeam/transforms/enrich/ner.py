@@ -11,6 +11,7 @@ from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInf
 
 from newsbeam.errors import dead_letter
 from newsbeam.transforms.enrich.conventions import conform
+from newsbeam.transforms.enrich.gazetteer import load_gazetteer
 from newsbeam.transforms.enrich.labels import normalise_label
 from newsbeam.transforms.enrich.registry import ModelSpec
 from newsbeam.transforms.normalise.text import TITLE_SEPARATOR, title_and_text
@@ -47,9 +48,9 @@ class NerFailure(str):
     """Stands in for the entities of an article its pipeline could not process; the text says why."""
 
 
-def _spans(doc, language: str):
+def _spans(doc, language: str, is_country):
     """(text, label, start, end) of the doc's entities under the news conventions of `language`."""
-    return ((ent.text, ent.label_, ent.start_char, ent.end_char) for ent in conform(doc, language))
+    return ((ent.text, ent.label_, ent.start_char, ent.end_char) for ent in conform(doc, language, is_country))
 
 
 def _doc_or_failure(nlp, text: str):
@@ -66,10 +67,12 @@ _LOADED_LOCK = threading.Lock()
 
 
 class SpacyPipelines:
-    """The worker-side model: spaCy pipelines by language, each loaded on first use, once per process."""
+    """The worker-side model: spaCy pipelines by language, each loaded on first use, once per process, and the
+    gazetteer's test for country names the conventions add where a pipeline missed them."""
 
     def __init__(self, models: dict[str, ModelSpec]):
         self._specs = models
+        self.is_country = load_gazetteer().names_only_a_country
 
     def spec(self, language: str) -> ModelSpec | None:
         return self._specs.get(language)
@@ -157,11 +160,12 @@ class SpacyNERModelHandler(ModelHandler[dict, PredictionResult, SpacyPipelines])
         results: list[PredictionResult | None] = [None] * len(batch)
         for language, indexes in by_language.items():
             nlp, label = model.pipeline(language), model.spec(language).label
-            for index, entities in zip(indexes, self._annotate(nlp, [batch[i] for i in indexes], language)):
+            articles = [batch[i] for i in indexes]
+            for index, entities in zip(indexes, self._annotate(nlp, articles, language, model.is_country)):
                 results[index] = PredictionResult(batch[index], entities, label)
         return [r if r is not None else PredictionResult(a, [], None) for r, a in zip(results, batch)]
 
-    def _annotate(self, nlp, articles: list[dict], language: str) -> list[list[dict] | NerFailure]:
+    def _annotate(self, nlp, articles: list[dict], language: str, is_country) -> list[list[dict] | NerFailure]:
         """Entities per article, long texts piece by piece; if the batch fails, articles one by one, so only the
         bad one is lost."""
         pieces = [text_pieces(title_and_text(article), self._max_chars) for article in articles]
@@ -179,7 +183,7 @@ class SpacyNERModelHandler(ModelHandler[dict, PredictionResult, SpacyPipelines])
             spans = (
                 (text, label, offset + start, offset + end)
                 for (offset, _), doc in zip(article_pieces, article_docs)
-                for text, label, start, end in ([] if failure else _spans(doc, language))
+                for text, label, start, end in ([] if failure else _spans(doc, language, is_country))
             )
             results.append(failure if failure is not None else spans_to_entities(article, spans))
         return results
