@@ -176,15 +176,19 @@ def conform(doc: Doc, language: str, is_country: Callable[[str], bool] | None = 
 def _untagged_countries(doc: Doc, taken: set[int], is_country: Callable[[str], bool]) -> list[Span]:
     """LOC spans for the capitalised runs of up to three words outside `taken` that `is_country` accepts, longest
     first."""
+    words = [token.text for token in doc]
+    spaces = [token.whitespace_ for token in doc]
+    capital = [word[:1].isupper() for word in words]
     found, i = [], 0
-    while i < len(doc):
-        for end in range(min(i + 3, len(doc)), i, -1):
-            run = doc[i:end]
-            if (taken.isdisjoint(range(i, end)) and run[0].text[:1].isupper() and run[-1].text[:1].isupper()
-                    and is_country(run.text)):
-                found.append(Span(doc, i, end, label="LOC"))
-                break
-        i = found[-1].end if found and found[-1].start == i else i + 1
+    while i < len(words):
+        end = 0
+        if capital[i] and i not in taken:
+            end = next((end for end in range(min(i + 3, len(words)), i, -1)
+                        if capital[end - 1] and taken.isdisjoint(range(i, end))
+                        and is_country("".join(w + s for w, s in zip(words[i:end], spaces[i:end])).strip())), 0)
+        if end:
+            found.append(Span(doc, i, end, label="LOC"))
+        i = max(end, i + 1)
     return found
 
 
