@@ -9,16 +9,16 @@ and with the gazetteer's country names (cached per name, as the NER worker does)
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import os
 import pathlib
 import sys
-import tempfile
 import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from _measure import corpus_parser, record_result, take_articles  # noqa: E402
+from _measure import corpus_parser, record_result  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 
@@ -31,9 +31,8 @@ def main() -> None:
     from newsbeam.transforms.enrich.gazetteer import load_gazetteer
 
     args = corpus_parser(__doc__, HERE / "results" / "conventions_cost.jsonl", 600).parse_args()
-    with tempfile.TemporaryDirectory() as scratch:
-        lines = take_articles(args.corpus, args.articles, pathlib.Path(scratch) / "articles.jsonl").read_text("utf-8")
-    texts = [json.loads(line).get("text") or "" for line in lines.splitlines()]
+    with open(args.corpus, encoding="utf-8") as corpus:
+        texts = [json.loads(line).get("text") or "" for line in itertools.islice(corpus, args.articles)]
     nlp = spacy.load(registry.BUNDLED_PATH)
     is_country = functools.lru_cache(maxsize=1 << 16)(load_gazetteer().names_only_a_country)
     began = time.perf_counter()

@@ -359,18 +359,20 @@ def _report(args) -> int:
         raise UsageError(str(exc)) from None
 
 
-def _models(args) -> int:
+def _model_entry(registry, spec, language: str) -> dict:
+    """What `newsbeam models` says of the pipeline serving `language`."""
     from newsbeam.transforms.enrich.conventions import labels_written
 
+    labels = spec.ner_labels()
+    return {"name": spec.name, "version": spec.version, "path": spec.resolved_path(), "labels": labels,
+            "labels_written": labels_written(labels, language), "candidates": registry.candidates(language)}
+
+
+def _models(args) -> int:
     registry = _registry(args.ner_model)
     resolved = _resolve_models(registry)
     listing = {
-        language: (
-            {"name": spec.name, "version": spec.version, "path": spec.resolved_path(), "labels": spec.ner_labels(),
-             "labels_written": labels_written(spec.ner_labels(), language), "candidates": registry.candidates(language)}
-            if (spec := resolved.get(language))
-            else None
-        )
+        language: _model_entry(registry, spec, language) if (spec := resolved.get(language)) else None
         for language in registry.languages()
     }
     if args.json:

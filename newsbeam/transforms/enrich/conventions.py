@@ -147,16 +147,16 @@ def conform(doc: Doc, language: str, is_country: Callable[[str], bool] | None = 
     """
     demonyms = DEMONYMS.get(language, frozenset())
     function_words = _FUNCTION_WORDS.get(language, frozenset())
+    words = [token.text for token in doc]
     entities = []
     for ent in doc.ents:
         start, end = _trimmed(doc, *_first_sentence(doc, ent.start, ent.end), function_words)
         if start >= end:
             continue
-        words = tuple(token.text for token in doc[start:end])
-        label = "MISC" if len(words) == 1 and words[0] in demonyms else "ORG" if words in _SEAT_SET else ent.label_
+        name = tuple(words[start:end])
+        label = "MISC" if len(name) == 1 and name[0] in demonyms else "ORG" if name in _SEAT_SET else ent.label_
         entities.append(Span(doc, start, end, label=label))
     taken = {i for span in entities for i in range(span.start, span.end)}
-    words = [token.text for token in doc]
     for i, word in enumerate(words):
         if i in taken:
             continue
@@ -169,26 +169,28 @@ def conform(doc: Doc, language: str, is_country: Callable[[str], bool] | None = 
                 taken.update(range(i, end))
                 break
     if is_country is not None:
-        entities += _untagged_countries(doc, taken, is_country)
+        entities += _untagged_countries(doc, words, taken, is_country)
     return sorted(entities, key=lambda span: span.start)
 
 
-def _untagged_countries(doc: Doc, taken: set[int], is_country: Callable[[str], bool]) -> list[Span]:
+def _untagged_countries(doc: Doc, words: list[str], taken: set[int], is_country: Callable[[str], bool]) -> list[Span]:
     """LOC spans for the capitalised runs of up to three words outside `taken` that `is_country` accepts, longest
     first."""
-    words = [token.text for token in doc]
-    spaces = [token.whitespace_ for token in doc]
-    capital = [word[:1].isupper() for word in words]
+    text, starts = doc.text, [token.idx for token in doc]  # Doc.text is rebuilt on every access
+
+    def country_end(i: int) -> int | None:
+        for end in range(min(i + 3, len(words)), i, -1):
+            name = text[starts[i] : starts[end - 1] + len(words[end - 1])]
+            if words[end - 1][:1].isupper() and taken.isdisjoint(range(i, end)) and is_country(name):
+                return end
+        return None
+
     found, i = [], 0
     while i < len(words):
-        end = 0
-        if capital[i] and i not in taken:
-            end = next((end for end in range(min(i + 3, len(words)), i, -1)
-                        if capital[end - 1] and taken.isdisjoint(range(i, end))
-                        and is_country("".join(w + s for w, s in zip(words[i:end], spaces[i:end])).strip())), 0)
+        end = country_end(i) if words[i][:1].isupper() and i not in taken else None
         if end:
             found.append(Span(doc, i, end, label="LOC"))
-        i = max(end, i + 1)
+        i = end or i + 1
     return found
 
 
