@@ -90,6 +90,12 @@ def test_an_untagged_country_name_becomes_a_place():
     assert _pairs(conform(doc, "nl", is_country)) == [("Oekraïne", "LOC"), ("Russische", "MISC")]
 
 
+def test_a_demonym_that_also_names_a_country_is_written_once():
+    # "Swiss" is an English demonym and, in the gazetteer, a name of Switzerland only.
+    doc = _doc(["Swiss", "banks", "said", "so", "."], [])
+    assert _pairs(conform(doc, "en", load_gazetteer().names_only_a_country)) == [("Swiss", "MISC")]
+
+
 def test_newsbeam_writes_conformed_entities_with_the_bundled_model():
     """The bundled model tags Kremlin and Britse LOC and runs a span past a name; the rows do not."""
     models = {"nl": reg.ModelRegistry().resolve("nl")}

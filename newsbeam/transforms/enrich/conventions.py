@@ -162,6 +162,7 @@ def conform(doc: Doc, language: str, is_country: Callable[[str], bool] | None = 
             continue
         if word in demonyms:
             entities.append(Span(doc, i, i + 1, label="MISC"))
+            taken.add(i)
         for seat in _SEATS_BY_FIRST_WORD.get(word, ()):
             end = i + len(seat)
             if tuple(words[i:end]) == seat and taken.isdisjoint(range(i, end)):
