@@ -90,6 +90,21 @@ def test_an_untagged_country_name_becomes_a_place():
     assert _pairs(conform(doc, "nl", is_country)) == [("Oekraïne", "LOC"), ("Russische", "MISC")]
 
 
+def test_an_untagged_name_after_a_title_is_a_person_without_the_title():
+    doc = _doc(["De", "heer", "Mr", ".", "Van", "Hall", "en", "premier", "Rutte", "spraken", "met", "Britse",
+                "diplomaten", "."], [])
+    assert _pairs(conform(doc, "nl")) == [("Van Hall", "PER"), ("Rutte", "PER"), ("Britse", "MISC")]
+    doc = _doc(["M.", "Macron", "a", "sauté", "2,31", "m", "Dimanche", "."], [])
+    assert _pairs(conform(doc, "fr")) == [("Macron", "PER")]  # the unit "m" is no title
+
+
+def test_a_title_leaves_a_tagged_name_and_words_that_are_no_title_alone():
+    doc = _doc(["President", "Joe", "Biden", "and", "the", "Premier", "League", "."], [(1, 3, "PER")])
+    assert _pairs(conform(doc, "en")) == [("Joe Biden", "PER")]
+    doc = _doc(["Bundeskanzlerin", "Angela", "Merkel", "Kohl", "Schröder", "sprach", "."], [])
+    assert _pairs(conform(doc, "de")) == [("Angela Merkel Kohl", "PER")]  # three words at most
+
+
 def test_a_demonym_that_also_names_a_country_is_written_once():
     # "Swiss" is an English demonym and, in the gazetteer, a name of Switzerland only.
     doc = _doc(["Swiss", "banks", "said", "so", "."], [])

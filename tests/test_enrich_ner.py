@@ -49,7 +49,7 @@ def test_registry_override_by_folder_path(tmp_path):
     nlp.to_disk(tmp_path / "tiny")
     spec = reg.ModelRegistry({"de": str(tmp_path / "tiny")}).resolve("de")
     assert (spec.name, spec.version, spec.path) == ("tiny", "9.9.9", str((tmp_path / "tiny").resolve()))
-    assert spec.label == "tiny-9.9.9+news-1"
+    assert spec.label == "tiny-9.9.9+news-2"
 
 
 @pytest.mark.parametrize("bad", ["nl", "=x", "nl="])
@@ -80,7 +80,7 @@ def test_run_inference_with_a_real_spacy_pipeline():
     def check(rows):
         by_id = {row["id"]: row for row in rows}
         french = by_id["1"]
-        assert french["ner_model"] == "fr_core_news_sm-3.8.0+news-1"
+        assert french["ner_model"] == "fr_core_news_sm-3.8.0+news-2"
         found = {(e["text"], e["label"]) for e in french["entities"]}
         assert ("Emmanuel Macron", "PER") in found and ("Paris", "LOC") in found
         for entity in french["entities"]:

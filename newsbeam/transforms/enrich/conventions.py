@@ -5,7 +5,7 @@ CoNLL-2002/2003, the conventions of news annotation, tag nationalities, demonyms
 government as ORG (``het Kremlin``, ``the White House``, ``l'Élysée``). Statistical models trained partly on
 Wikipedia links (WikiANN) still tag ``Britse`` LOC, miss ``Kremlin`` as an institution, and now and then run a span
 over a sentence end (``Clingendael-instituut. “Er``) or past a name into its function words (``Dick Zandee van
-het``). ``conform`` applies the conventions to a Doc's entities after the model, with the curated, inflected word
+het``), and in context miss a name after a title (``President Poetin zou ...``). ``conform`` applies the conventions to a Doc's entities after the model, with the curated, inflected word
 lists of the article's language below; the training data goes through the same lists
 (``training/ner/conventions.py``).
 
@@ -24,7 +24,7 @@ from spacy.tokens import Doc, Span
 
 from newsbeam.transforms.enrich.labels import normalise_label
 
-VERSION = "news-1"  # recorded in `ner_model` after the pipeline's version; raised when the rules change
+VERSION = "news-2"  # recorded in `ner_model` after the pipeline's version; raised when the rules change
 
 
 def _forms(spec):
@@ -131,6 +131,26 @@ _FUNCTION_WORDS = {
     "fr": frozenset("de du des la le les l' d' et à au aux en sur pour par avec".split()),
     "de": frozenset("von der die das den dem des und in im am an zu zum zur für aus bei mit vom auf".split()),
 }
+# Words that put a person's name after them (``President Poetin``, ``Bundeskanzlerin Merkel``, ``M. Macron``),
+# lower case and without a full stop; CoNLL leaves the title out of the name.  English ``premier`` and
+# ``general`` are left out (``Premier League``, ``General Motors``).
+TITLES = {
+    "nl": frozenset(
+        "president presidente premier minister minister-president staatssecretaris burgemeester kanselier "
+        "bondskanselier koning koningin prins prinses paus generaal woordvoerder senator gouverneur "
+        "oud-premier oud-president ex-president dr prof mr drs ir jhr dhr heer mevrouw mevr meneer".split()),
+    "en": frozenset(
+        "president minister chancellor senator sen governor gov mayor king queen prince princess pope "
+        "mr mrs ms dr prof secretary spokesman spokeswoman rep ambassador".split()),
+    "fr": frozenset(
+        "président présidente ministre chancelier chancelière roi reine prince princesse pape maire "
+        "sénateur sénatrice général porte-parole m mme mlle dr pr".split()),
+    "de": frozenset(
+        "präsident präsidentin bundespräsident bundespräsidentin bundeskanzler bundeskanzlerin kanzler "
+        "kanzlerin minister ministerin ministerpräsident ministerpräsidentin bürgermeister "
+        "bürgermeisterin oberbürgermeister oberbürgermeisterin könig königin prinz prinzessin papst "
+        "sprecher sprecherin direktor direktorin herr frau dr prof".split()),
+}
 _SENTENCE_ENDS = frozenset(".!?…")
 _OPENERS = frozenset("\"“„«‘‚‹'(")
 _CLOSERS = frozenset(")]")
@@ -141,7 +161,8 @@ def conform(doc: Doc, language: str, is_country: Callable[[str], bool] | None = 
 
     Each predicted span is cut at a sentence end inside it and trimmed of edge punctuation and trailing function
     words; a span that is one demonym becomes MISC and one that is a seat of government ORG; demonyms and seats
-    the model left untagged are added, and with `is_country`, capitalised names of one to three words it accepts
+    the model left untagged are added, so are untagged capitalised names after a title of the language as PER
+    (``President Poetin``), and with `is_country`, capitalised names of one to three words it accepts
     (``zou Oekraïne de troepen``, ``In the United States alone``). Spans inside a longer name (``Russische
     ministerie van Defensie``) keep it.
     """
@@ -169,9 +190,39 @@ def conform(doc: Doc, language: str, is_country: Callable[[str], bool] | None = 
                 entities.append(Span(doc, i, end, label="ORG"))
                 taken.update(range(i, end))
                 break
+    entities += _titled_names(doc, words, taken, TITLES.get(language, frozenset()), demonyms)
     if is_country is not None:
         entities += _untagged_countries(doc, words, taken, is_country)
     return sorted(entities, key=lambda span: span.start)
+
+
+def _titled_names(doc: Doc, words: list[str], taken: set[int], titles: frozenset, demonyms) -> list[Span]:
+    """PER spans for the untagged capitalised runs of up to three words after a title or a chain of them
+    (``President Poetin``, ``Mr. Smith``, ``de heer Mr. Van Hall``); the runs are added to `taken`."""
+
+    def is_title(i: int) -> bool:
+        word = words[i].rstrip(".")
+        return word.lower() in titles and (len(word) > 1 or word.isupper())  # French ``M.``, not the unit ``m``
+
+    found, i = [], 0
+    while i < len(words):
+        start = i
+        while start < len(words) and (is_title(start) or (start > i and words[start] == ".")):
+            start += 1
+        end = start
+        while (end < min(start + 3, len(words)) and end not in taken and not is_title(end)
+               and _is_name_word(words[end], demonyms)):
+            end += 1
+        if start > i and end > start:
+            found.append(Span(doc, start, end, label="PER"))
+            taken.update(range(start, end))
+        i = max(end, i + 1)
+    return found
+
+
+def _is_name_word(word: str, demonyms) -> bool:
+    """A capitalised word that can be part of a name (``Poetin``, ``Willem-Alexander``; not ``Russische``)."""
+    return word[:1].isupper() and word.replace("-", "").replace("'", "").isalpha() and word not in demonyms
 
 
 def _untagged_countries(doc: Doc, words: list[str], taken: set[int], is_country: Callable[[str], bool]) -> list[Span]:
