@@ -363,9 +363,11 @@ def _model_entry(registry, spec, language: str) -> dict:
     """What `newsbeam models` says of the pipeline serving `language`."""
     from newsbeam.transforms.enrich.conventions import labels_written
 
-    labels = spec.ner_labels()
+    meta = spec.meta()
+    labels = sorted(meta.get("labels", {}).get("ner", []))
     return {"name": spec.name, "version": spec.version, "path": spec.resolved_path(), "labels": labels,
-            "labels_written": labels_written(labels, language), "candidates": registry.candidates(language)}
+            "labels_written": labels_written(labels, language), "ner_model": spec.label,
+            "description": meta.get("description", ""), "candidates": registry.candidates(language)}
 
 
 def _models(args) -> int:

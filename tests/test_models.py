@@ -7,6 +7,7 @@ import pytest
 
 from newsbeam.cli import main
 from newsbeam.transforms.enrich import registry as reg
+from newsbeam.transforms.enrich.conventions import VERSION as CONVENTIONS_VERSION
 
 SENTENCES = {
     "nl": ("Minister Mark Rutte sprak in Den Haag met de directie van Philips.", {("Mark Rutte", "PER"), ("Den Haag", "LOC")}),
@@ -47,6 +48,9 @@ def test_models_json_lists_each_language(capsys, shipped_nlp):
     assert listing["nl"]["labels"] == sorted(shipped_nlp.get_pipe("ner").labels)
     # Rows carry MISC (demonyms) and ORG (seats of government) under the news conventions whatever the model has.
     assert listing["nl"]["labels_written"] == ["LOC", "MISC", "ORG", "PER"]
+    # What the rows' ner_model column will say, and the pipeline's own account of itself.
+    assert listing["nl"]["ner_model"] == f"newsbeam_ner-{shipped_nlp.meta['version']}+{CONVENTIONS_VERSION}"
+    assert "MISC" in listing["nl"]["description"] and listing["fr"]["description"]
     assert listing["fr"]["name"] == "fr_core_news_sm"  # an official pipeline wins when installed
     assert listing["fr"]["labels"] == ["LOC", "MISC", "ORG", "PER"]
     assert listing["de"] is None

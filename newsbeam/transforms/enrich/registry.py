@@ -47,12 +47,10 @@ class ModelSpec:
             return str(BUNDLED_PATH)
         return str(spacy.util.get_package_path(self.name))
 
-    def ner_labels(self) -> list[str]:
-        """The entity labels the pipeline predicts, from its meta.json (no model load)."""
+    def meta(self) -> dict:
+        """The pipeline's meta.json (no model load); empty when it has none."""
         meta_path = pathlib.Path(self.resolved_path()) / "meta.json"
-        if not meta_path.exists():
-            return []
-        return sorted(spacy.util.load_meta(meta_path).get("labels", {}).get("ner", []))
+        return spacy.util.load_meta(meta_path) if meta_path.exists() else {}
 
     def load(self, exclude=()):
         """Load the pipeline; `exclude` names components inference does not need."""
