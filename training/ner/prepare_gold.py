@@ -205,16 +205,16 @@ def relabel_record(record, words, lang):
     return prepare.to_record(words, prepare.iob_spans(conventions.relabel(words, tags, lang)))
 
 
-def build(data_dir):
+def build(data_dir, gold_repeat=GOLD_REPEAT, wiki_per_lang=WIKI_PER_LANG):
     """The train and dev record lists of the four-label mix."""
     train, dev = [], []
     for name, (lang, _, _) in GOLD.items():
         gold = gold_records(data_dir, name, "train")
-        train += prepare.group_records(gold) * GOLD_REPEAT
+        train += prepare.group_records(gold) * gold_repeat
         dev += prepare.group_records(gold_records(data_dir, name, "dev"))
     train += prepare.group_records(ler_records(data_dir))
     for lang in prepare.LANGS:
-        train += prepare.group_records(wikiann_records(data_dir, lang, "train", WIKI_PER_LANG))
+        train += prepare.group_records(wikiann_records(data_dir, lang, "train", wiki_per_lang))
         dev += prepare.group_records(wikiann_records(data_dir, lang, "dev", WIKI_DEV_PER_LANG))
         if lang in prepare.EUROPEANA:
             train += prepare.group_records(europeana_records(data_dir, lang, "train"))
@@ -227,11 +227,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_dir", help="folder holding gold/, wikiann/ and europeana/")
     parser.add_argument("--out", default=str(Path(__file__).parent / "corpus_gold"))
+    parser.add_argument("--gold-repeat", type=int, default=GOLD_REPEAT, help="copies of the gold train blocks")
+    parser.add_argument("--wiki-per-lang", type=int, default=WIKI_PER_LANG, help="WikiANN train sentences per language")
     args = parser.parse_args()
     nlp = news_tokenizer.blank()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    for split, records in zip(("train", "dev"), build(args.data_dir)):
+    for split, records in zip(("train", "dev"), build(args.data_dir, args.gold_repeat, args.wiki_per_lang)):
         docs = [prepare.to_doc(nlp, r) for r in records]
         DocBin(docs=docs, store_user_data=False).to_disk(out / f"{split}.spacy")
         labels = {}
