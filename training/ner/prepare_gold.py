@@ -1,7 +1,8 @@
 """Build the four-label (PER, ORG, LOC, MISC) training corpus from gold and silver data.
 
 Usage:
-    python training/ner/prepare_gold.py /work/shared/data/ner [--out training/ner/corpus_gold]
+    python training/ner/prepare_gold.py /work/shared/data/ner [--out training/ner/corpus_gold] \
+        [--gold-only] [--dev-by-language]
 
 Writes ``train.spacy`` and ``dev.spacy`` (docs of consecutive sentences up to
 ``prepare.GROUP_TOKENS`` words, tokenised by the news tokenizer) from:
@@ -17,6 +18,11 @@ Writes ``train.spacy`` and ``dev.spacy`` (docs of consecutive sentences up to
   of each court, a minority of the mix.
 * WikiANN train (first WIKI_PER_LANG sentences per language) and the Europeana
   train blocks (``prepare.py``'s split), PER/ORG/LOC silver.
+
+``--gold-only`` keeps the gold corpora alone (train and dev blocks of the same
+split); ``--dev-by-language`` also writes each dev part by itself
+(``dev_gold_de.spacy``, ``dev_gold_en.spacy``, ``dev_wikiann_nl.spacy``,
+``dev_europeana_fr.spacy``, ...) to score a model per language.
 
 Every corpus goes through ``conventions.relabel`` (demonyms MISC, seats of
 government ORG), and GUM through ``clean_gum`` first: its names come from
@@ -205,40 +211,56 @@ def relabel_record(record, words, lang):
     return prepare.to_record(words, prepare.iob_spans(conventions.relabel(words, tags, lang)))
 
 
-def build(data_dir):
-    """The train and dev record lists of the four-label mix."""
-    train, dev = [], []
+def build(data_dir, gold_only=False):
+    """The train records and the dev parts of the four-label mix.
+
+    The dev parts are ``{"<source>_<lang>": records}`` (``gold_de``,
+    ``wikiann_nl``, ``europeana_fr``, ...) in the order ``dev.spacy`` joins
+    them.  ``gold_only`` leaves out LER, WikiANN and Europeana.
+    """
+    train, dev = [], {}
     for name, (lang, _, _) in GOLD.items():
         gold = gold_records(data_dir, name, "train")
         train += prepare.group_records(gold) * GOLD_REPEAT
-        dev += prepare.group_records(gold_records(data_dir, name, "dev"))
-    train += prepare.group_records(ler_records(data_dir))
-    for lang in prepare.LANGS:
-        train += prepare.group_records(wikiann_records(data_dir, lang, "train", WIKI_PER_LANG))
-        dev += prepare.group_records(wikiann_records(data_dir, lang, "dev", WIKI_DEV_PER_LANG))
-        if lang in prepare.EUROPEANA:
-            train += prepare.group_records(europeana_records(data_dir, lang, "train"))
-            dev += prepare.group_records(europeana_records(data_dir, lang, "dev"))
+        dev.setdefault(f"gold_{lang}", []).extend(prepare.group_records(gold_records(data_dir, name, "dev")))
+    if not gold_only:
+        train += prepare.group_records(ler_records(data_dir))
+        for lang in prepare.LANGS:
+            train += prepare.group_records(wikiann_records(data_dir, lang, "train", WIKI_PER_LANG))
+            dev[f"wikiann_{lang}"] = prepare.group_records(wikiann_records(data_dir, lang, "dev", WIKI_DEV_PER_LANG))
+            if lang in prepare.EUROPEANA:
+                train += prepare.group_records(europeana_records(data_dir, lang, "train"))
+                dev[f"europeana_{lang}"] = prepare.group_records(europeana_records(data_dir, lang, "dev"))
     random.Random(0).shuffle(train)
     return train, dev
+
+
+def write_docbin(nlp, records, path):
+    """Records as a DocBin at ``path``; print its size and entity counts."""
+    docs = [prepare.to_doc(nlp, r) for r in records]
+    DocBin(docs=docs, store_user_data=False).to_disk(path)
+    labels = Counter(ent.label_ for doc in docs for ent in doc.ents)
+    print(f"{path.stem}: {len(docs)} docs, {sum(len(d) for d in docs)} tokens, entities {dict(labels)}")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_dir", help="folder holding gold/, wikiann/ and europeana/")
     parser.add_argument("--out", default=str(Path(__file__).parent / "corpus_gold"))
+    parser.add_argument("--gold-only", action="store_true",
+                        help="gold train and dev blocks only (no LER, WikiANN, Europeana)")
+    parser.add_argument("--dev-by-language", action="store_true",
+                        help="also write each dev part alone as dev_<source>_<lang>.spacy")
     args = parser.parse_args()
     nlp = news_tokenizer.blank()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    for split, records in zip(("train", "dev"), build(args.data_dir)):
-        docs = [prepare.to_doc(nlp, r) for r in records]
-        DocBin(docs=docs, store_user_data=False).to_disk(out / f"{split}.spacy")
-        labels = {}
-        for doc in docs:
-            for ent in doc.ents:
-                labels[ent.label_] = labels.get(ent.label_, 0) + 1
-        print(f"{split}: {len(docs)} docs, {sum(len(d) for d in docs)} tokens, entities {labels}")
+    train, dev = build(args.data_dir, args.gold_only)
+    write_docbin(nlp, train, out / "train.spacy")
+    write_docbin(nlp, [r for part in dev.values() for r in part], out / "dev.spacy")
+    if args.dev_by_language:
+        for part, records in dev.items():
+            write_docbin(nlp, records, out / f"dev_{part}.spacy")
 
 
 if __name__ == "__main__":
