@@ -1,7 +1,8 @@
 """Build the four-label (PER, ORG, LOC, MISC) training corpus from gold and silver data.
 
 Usage:
-    python training/ner/prepare_gold.py /work/shared/data/ner [--out training/ner/corpus_gold]
+    python training/ner/prepare_gold.py /work/shared/data/ner [--out training/ner/corpus_gold] \
+        [--gold-only] [--dev-by-language]
 
 Writes ``train.spacy`` and ``dev.spacy`` (docs of consecutive sentences up to
 ``prepare.GROUP_TOKENS`` words, tokenised by the news tokenizer) from:
@@ -17,6 +18,13 @@ Writes ``train.spacy`` and ``dev.spacy`` (docs of consecutive sentences up to
   of each court, a minority of the mix.
 * WikiANN train (first WIKI_PER_LANG sentences per language) and the Europeana
   train blocks (``prepare.py``'s split), PER/ORG/LOC silver.
+
+``--gold-only`` keeps the gold corpora alone (train and dev blocks of the same
+split); ``--dev-by-language`` also writes each dev part by itself
+(``dev_gold_de.spacy``, ``dev_gold_en.spacy``, ``dev_wikiann_nl.spacy``,
+``dev_europeana_fr.spacy``, ...) to score a model per language;
+``--train-blocks 4`` keeps half of the gold train blocks (``i % 10 < 4``), to
+see how dev F1 grows with the amount of gold.
 
 Every corpus goes through ``conventions.relabel`` (demonyms MISC, seats of
 government ORG), and GUM through ``clean_gum`` first: its names come from
@@ -136,9 +144,13 @@ def corpus_sentences(data_dir, name):
             yield words, conventions.relabel(words, tags, lang)
 
 
-def gold_sentences(data_dir, name, split):
-    """(words, tags) of one gold corpus and one contiguous-block split."""
-    wanted = {"train": set(range(8)), "dev": {8}, "test": {9}}[split]
+def gold_sentences(data_dir, name, split, train_blocks=8):
+    """(words, tags) of one gold corpus and one contiguous-block split.
+
+    ``train_blocks`` (at most 8) keeps train blocks ``i % 10 < train_blocks``
+    only, a smaller share of the same train split (dev and test unchanged).
+    """
+    wanted = {"train": set(range(min(train_blocks, 8))), "dev": {8}, "test": {9}}[split]
     out, block, size = [], 0, 0
     for words, tags in corpus_sentences(data_dir, name):
         if block % 10 in wanted:
@@ -149,9 +161,10 @@ def gold_sentences(data_dir, name, split):
     return out
 
 
-def gold_records(data_dir, name, split):
+def gold_records(data_dir, name, split, train_blocks=8):
     """Records (text + character spans, four labels) of a gold corpus split."""
-    return [prepare.to_record(w, prepare.iob_spans(t)) for w, t in gold_sentences(data_dir, name, split)]
+    return [prepare.to_record(w, prepare.iob_spans(t))
+            for w, t in gold_sentences(data_dir, name, split, train_blocks)]
 
 
 def ler_records(data_dir):
@@ -205,42 +218,62 @@ def relabel_record(record, words, lang):
     return prepare.to_record(words, prepare.iob_spans(conventions.relabel(words, tags, lang)))
 
 
-def build(data_dir, gold_repeat=GOLD_REPEAT, wiki_per_lang=WIKI_PER_LANG):
-    """The train and dev record lists of the four-label mix."""
-    train, dev = [], []
+def build(data_dir, gold_only=False, train_blocks=8, gold_repeat=GOLD_REPEAT, wiki_per_lang=WIKI_PER_LANG):
+    """The train records and the dev parts of the four-label mix.
+
+    The dev parts are ``{"<source>_<lang>": records}`` (``gold_de``,
+    ``wikiann_nl``, ``europeana_fr``, ...) in the order ``dev.spacy`` joins
+    them.  ``gold_only`` leaves out LER, WikiANN and Europeana;
+    ``train_blocks`` is passed to ``gold_sentences``; ``gold_repeat`` copies of the gold train blocks go in, and
+    ``wiki_per_lang`` WikiANN train sentences per language.
+    """
+    train, dev = [], {}
     for name, (lang, _, _) in GOLD.items():
-        gold = gold_records(data_dir, name, "train")
+        gold = gold_records(data_dir, name, "train", train_blocks)
         train += prepare.group_records(gold) * gold_repeat
-        dev += prepare.group_records(gold_records(data_dir, name, "dev"))
-    train += prepare.group_records(ler_records(data_dir))
-    for lang in prepare.LANGS:
-        train += prepare.group_records(wikiann_records(data_dir, lang, "train", wiki_per_lang))
-        dev += prepare.group_records(wikiann_records(data_dir, lang, "dev", WIKI_DEV_PER_LANG))
-        if lang in prepare.EUROPEANA:
-            train += prepare.group_records(europeana_records(data_dir, lang, "train"))
-            dev += prepare.group_records(europeana_records(data_dir, lang, "dev"))
+        dev.setdefault(f"gold_{lang}", []).extend(prepare.group_records(gold_records(data_dir, name, "dev")))
+    if not gold_only:
+        train += prepare.group_records(ler_records(data_dir))
+        for lang in prepare.LANGS:
+            train += prepare.group_records(wikiann_records(data_dir, lang, "train", wiki_per_lang))
+            dev[f"wikiann_{lang}"] = prepare.group_records(wikiann_records(data_dir, lang, "dev", WIKI_DEV_PER_LANG))
+            if lang in prepare.EUROPEANA:
+                train += prepare.group_records(europeana_records(data_dir, lang, "train"))
+                dev[f"europeana_{lang}"] = prepare.group_records(europeana_records(data_dir, lang, "dev"))
     random.Random(0).shuffle(train)
     return train, dev
+
+
+def write_docbin(nlp, records, path):
+    """Records as a DocBin at ``path``; print its size and entity counts."""
+    docs = [prepare.to_doc(nlp, r) for r in records]
+    DocBin(docs=docs, store_user_data=False).to_disk(path)
+    labels = Counter(ent.label_ for doc in docs for ent in doc.ents)
+    print(f"{path.stem}: {len(docs)} docs, {sum(len(d) for d in docs)} tokens, entities {dict(labels)}")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_dir", help="folder holding gold/, wikiann/ and europeana/")
     parser.add_argument("--out", default=str(Path(__file__).parent / "corpus_gold"))
+    parser.add_argument("--gold-only", action="store_true",
+                        help="gold train and dev blocks only (no LER, WikiANN, Europeana)")
+    parser.add_argument("--train-blocks", type=int, default=8,
+                        help="gold train blocks kept per ten (i %% 10 < N; default all 8), for a learning curve")
+    parser.add_argument("--dev-by-language", action="store_true",
+                        help="also write each dev part alone as dev_<source>_<lang>.spacy")
     parser.add_argument("--gold-repeat", type=int, default=GOLD_REPEAT, help="copies of the gold train blocks")
     parser.add_argument("--wiki-per-lang", type=int, default=WIKI_PER_LANG, help="WikiANN train sentences per language")
     args = parser.parse_args()
     nlp = news_tokenizer.blank()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    for split, records in zip(("train", "dev"), build(args.data_dir, args.gold_repeat, args.wiki_per_lang)):
-        docs = [prepare.to_doc(nlp, r) for r in records]
-        DocBin(docs=docs, store_user_data=False).to_disk(out / f"{split}.spacy")
-        labels = {}
-        for doc in docs:
-            for ent in doc.ents:
-                labels[ent.label_] = labels.get(ent.label_, 0) + 1
-        print(f"{split}: {len(docs)} docs, {sum(len(d) for d in docs)} tokens, entities {labels}")
+    train, dev = build(args.data_dir, args.gold_only, args.train_blocks, args.gold_repeat, args.wiki_per_lang)
+    write_docbin(nlp, train, out / "train.spacy")
+    write_docbin(nlp, [r for part in dev.values() for r in part], out / "dev.spacy")
+    if args.dev_by_language:
+        for part, records in dev.items():
+            write_docbin(nlp, records, out / f"dev_{part}.spacy")
 
 
 if __name__ == "__main__":
