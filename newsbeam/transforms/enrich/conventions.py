@@ -199,24 +199,25 @@ def conform(doc: Doc, language: str, is_country: Callable[[str], bool] | None = 
 def _titled_names(doc: Doc, words: list[str], taken: set[int], titles: frozenset, demonyms) -> list[Span]:
     """PER spans for the untagged capitalised runs of up to three words after a title or a chain of them
     (``President Poetin``, ``Mr. Smith``, ``de heer Mr. Van Hall``); the runs are added to `taken`."""
-
-    def is_title(i: int) -> bool:
-        word = words[i].rstrip(".")
-        return word.lower() in titles and (len(word) > 1 or word.isupper())  # French ``M.``, not the unit ``m``
-
-    found, i = [], 0
-    while i < len(words):
+    if not titles:
+        return []
+    # French ``M.`` is a title, the unit ``m`` is not: a one-letter title must be upper case.
+    is_title = [(w := word.rstrip(".")).lower() in titles and (len(w) > 1 or w.isupper()) for word in words]
+    found, after = [], 0  # `after`: the first word not yet inside a found name
+    for i in (i for i, flag in enumerate(is_title) if flag):
+        if i < after or (i > 0 and is_title[i - 1]):
+            continue  # inside a name, or a later title of a chain (the chain's first title reads it)
         start = i
-        while start < len(words) and (is_title(start) or (start > i and words[start] == ".")):
+        while start < len(words) and (is_title[start] or (start > i and words[start] == ".")):
             start += 1
         end = start
-        while (end < min(start + 3, len(words)) and end not in taken and not is_title(end)
+        while (end < min(start + 3, len(words)) and end not in taken and not is_title[end]
                and _is_name_word(words[end], demonyms)):
             end += 1
-        if start > i and end > start:
+        if end > start:
             found.append(Span(doc, start, end, label="PER"))
             taken.update(range(start, end))
-        i = max(end, i + 1)
+            after = end
     return found
 
 
