@@ -23,6 +23,8 @@ from collections import Counter
 import spacy
 from spacy.tokens import DocBin
 
+from evaluate import prf
+
 CLASSES = ("exact", "label", "bound same", "bound other", "missed")
 
 
@@ -73,11 +75,9 @@ def table(classes, spurious, predicted_n):
         gold = sum(counts.values())
         pred = sum(n for lab, n in predicted_n.items() if label in (None, lab))
         spur = sum(n for lab, n in spurious.items() if label in (None, lab))
-        p = counts["exact"] / pred if pred else 0.0
-        r = counts["exact"] / gold if gold else 0.0
-        f = 2 * p * r / (p + r) if p + r else 0.0
+        exact = prf(counts["exact"], pred - counts["exact"], gold - counts["exact"])
         rows.append(f"| {label or 'all'} | {gold} | " + " | ".join(str(counts[k]) for k in CLASSES)
-                    + f" | {pred} | {spur} | {100 * p:.1f} | {100 * r:.1f} | {100 * f:.1f} |")
+                    + f" | {pred} | {spur} | " + " | ".join(f"{100 * exact[m]:.1f}" for m in "prf") + " |")
     return "\n".join(rows)
 
 

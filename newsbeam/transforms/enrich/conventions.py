@@ -5,9 +5,9 @@ CoNLL-2002/2003, the conventions of news annotation, tag nationalities, demonyms
 government as ORG (``het Kremlin``, ``the White House``, ``l'Élysée``). Statistical models trained partly on
 Wikipedia links (WikiANN) still tag ``Britse`` LOC, miss ``Kremlin`` as an institution, and now and then run a span
 over a sentence end (``Clingendael-instituut. “Er``) or past a name into its function words (``Dick Zandee van
-het``), and in context miss a name after a title (``President Poetin zou ...``). ``conform`` applies the conventions to a Doc's entities after the model, with the curated, inflected word
-lists of the article's language below; the training data goes through the same lists
-(``training/ner/conventions.py``).
+het``), and in context miss a name after a title (``President Poetin zou ...``). ``conform`` applies the
+conventions to a Doc's entities after the model, with the curated, inflected word lists of the article's language
+below; the training data goes through the same demonym and seat lists (``training/ner/conventions.py``).
 
 Matching is on whole tokens, case-sensitive: Dutch, English and the nouns of French and German are capitalised;
 the French and German adjectives are matched in lower case (and capitalised, as at a sentence start). Words that
